@@ -1,0 +1,258 @@
+/**
+ * The `deepvis` command line: `deepvis optimize ...` (every flag of DVT's optimize_image.py, same
+ * names and meanings; Caffe flags become --model) and `deepvis layers` (the layer catalog).
+ * Errors a user can cause print one line and exit with code 2, before any output is written.
+ * Shape: `await main(argv, io) => exit code` (no process.exit inside, so tests can call it).
+ */
+import { Command, CommanderError, Option } from 'commander'
+import cliProgress from 'cli-progress'
+import { DeepVisError } from '../engine/errors.ts'
+import {
+  DEFAULT_PARAMS, LR_POLICIES, PRESETS, START_MODES, getPreset, parseLrParams, presetNames, resolveParams,
+  type FindParams,
+} from '../engine/params.ts'
+import { optimizeImage } from '../engine/optimize.ts'
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/backends.ts'
+import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/load-model.ts'
+import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/save-results.ts'
+import {
+  parseChannelSwap, parseInteger, parseMean, parseNumber, parseScalarOrTuple, parseSize, parseSpatial,
+} from './parse-values.ts'
+
+export interface CliIo {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  /** Whether stderr is a terminal (progress bar). */
+  isTTY: boolean
+  /** Abort signal for Ctrl-C. */
+  signal?: AbortSignal
+}
+
+const CAFFE_FLAGS = ['caffe-root', 'deploy-proto', 'net-weights'] as const
+
+/** Flag name -> FindParams field, for the flags that map 1:1. */
+const PARAM_FLAGS: Record<string, keyof FindParams> = {
+  startAt: 'start_at', randSeed: 'rand_seed', pushLayer: 'push_layer', pushChannel: 'push_channel',
+  pushSpatial: 'push_spatial', pushDir: 'push_dir', decay: 'decay', blurRadius: 'blur_radius', blurEvery: 'blur_every',
+  smallValPercentile: 'small_val_percentile', smallNormPercentile: 'small_norm_percentile',
+  pxBenefitPercentile: 'px_benefit_percentile', pxAbsBenefitPercentile: 'px_abs_benefit_percentile',
+  lrPolicy: 'lr_policy', lrParams: 'lr_params', maxIter: 'max_iter',
+}
+
+const num = (flag: string) => (v: string): number => parseNumber(flag, v)
+const int = (flag: string) => (v: string): number => parseInteger(flag, v)
+
+function addModelOptions(cmd: Command): Command {
+  cmd
+    .option('--model <path>', 'TensorFlow.js model folder or model.json (default: the embedded deepvis-shapes model)')
+    .option('--backend <name>', `tfjs backend: ${BACKEND_CHOICES.join(', ')}`, 'auto')
+    .option('--mean <value>', 'mean in pixel units: None, a per-channel tuple "(104,117,123)", or a mean image "\'mean.npy\'" (default: from the model\'s input spec)', parseMean)
+    .option('--channel-swap-to-rgb <perm>', 'channel permutation to RGB: "(2,1,0)" for BGR networks, "(0,1,2)" for RGB (default: from the input spec)', parseChannelSwap)
+    .option('--data-size <hw>', 'network input size "(H,W)" (default: from the model)', parseSize)
+    .option('--input-scale <s>', 'network input = (pixel 0..255) * scale + offset: scale, scalar or per channel', (v: string) => parseScalarOrTuple('--input-scale', v))
+    .option('--input-offset <o>', 'offset of that map, scalar or per channel', (v: string) => parseScalarOrTuple('--input-offset', v))
+    .option('--labels <file>', 'class labels, one per line (line i+1 = unit i)')
+  for (const flag of CAFFE_FLAGS) cmd.addOption(new Option(`--${flag} <value>`).hideHelp())
+  return cmd
+}
+
+function rejectCaffeFlags(opts: Record<string, unknown>): void {
+  for (const flag of CAFFE_FLAGS) {
+    const key = flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())
+    if (opts[key] !== undefined) {
+      throw new DeepVisError('BAD_PARAM', `--${flag} is Caffe-only; give the network as a TensorFlow.js model with --model <folder or model.json>`)
+    }
+  }
+}
+
+function overridesFrom(opts: Record<string, unknown>): InputSpecOverrides {
+  return {
+    size: opts.dataSize as [number, number] | undefined,
+    channelOrder: opts.channelSwapToRgb as InputSpecOverrides['channelOrder'],
+    mean: opts.mean as InputSpecOverrides['mean'],
+    scale: opts.inputScale as number | number[] | undefined,
+    offset: opts.inputOffset as number | number[] | undefined,
+    labelsPath: opts.labels as string | undefined,
+  }
+}
+
+/** FindParams from defaults < preset < explicit flags. */
+function paramsFrom(cmd: Command, defaults: { push_layer?: string; push_channel?: number }, fallbackLayer: string): FindParams {
+  const opts = cmd.opts()
+  const preset = opts.preset ? getPreset(opts.preset as string).params : {}
+  const explicit: Partial<FindParams> = {}
+  for (const [key, field] of Object.entries(PARAM_FLAGS)) {
+    if (cmd.getOptionValueSource(key) === 'cli') (explicit as Record<string, unknown>)[field] = opts[key]
+  }
+  return resolveParams({
+    ...DEFAULT_PARAMS,
+    push_layer: defaults.push_layer ?? fallbackLayer,
+    push_channel: defaults.push_channel ?? 0,
+    ...preset,
+    ...explicit,
+  })
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(3)
+}
+
+async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
+  const opts = cmd.opts()
+  rejectCaffeFlags(opts)
+  if (opts.preset) getPreset(opts.preset as string) // unknown preset: fail before loading anything
+  const backend = await initBackend(opts.backend as BackendChoice)
+  const loaded = await loadModelFolder((opts.model as string | undefined) ?? DEFAULT_MODEL_DIR, overridesFrom(opts))
+  try {
+    const lastLayer = loaded.model.layerNames[loaded.model.layerNames.length - 1]
+    const params = paramsFrom(cmd, loaded.defaults, lastLayer)
+    const prefix = resultPrefix(opts.outputPrefix as string, opts.outputTemplate as string, params)
+    await checkCanWrite(prefix, Boolean(opts.brave))
+    const unit = params.push_spatial ? ` (y,x)=(${params.push_spatial.join(',')})` : ''
+    io.stderr(`deepvis: ${loaded.name} on ${backend.name} (${backend.detail}); ${params.push_layer}:${params.push_channel}${unit}, ${params.max_iter} iterations\n`)
+
+    const bar = io.isTTY
+      ? new cliProgress.SingleBar({
+        format: 'optimizing |{bar}| {value}/{total} iter | obj {obj} | {ips} it/s | eta {eta_formatted}',
+        stream: process.stderr, hideCursor: true, clearOnComplete: false,
+      }, cliProgress.Presets.shades_classic)
+      : null
+    bar?.start(params.max_iter, 0, { obj: '-', ips: '-' })
+    const started = performance.now()
+    const result = await optimizeImage(loaded.model, loaded.inputSpec, params, {
+      backend: backend.name,
+      signal: io.signal,
+      onIteration: (e) => {
+        const ips = (e.ii + 1) / ((performance.now() - started) / 1000)
+        bar?.update(e.ii + 1, { obj: fmt(e.obj), ips: ips.toFixed(2) })
+      },
+    })
+    bar?.stop()
+    const files = await saveResults(result, prefix, {
+      brave: Boolean(opts.brave),
+      skipbig: Boolean(opts.skipbig),
+      extra: {
+        model: { path: loaded.modelJsonPath, name: loaded.name, format: loaded.model.format, notes: loaded.model.notes },
+        backend_detail: backend.detail,
+        preset: (opts.preset as string | undefined) ?? null,
+      },
+    })
+    const ms = result.series.wall_ms
+    const sorted = [...ms].sort((a, b) => a - b)
+    const median = sorted[Math.floor(sorted.length / 2)]
+    const label = result.target.label ? ` "${result.target.label}"` : ''
+    io.stdout([
+      `${result.metaResult}${result.interrupted ? ' (interrupted)' : ''}`,
+      `unit ${params.push_layer}:${params.push_channel}${label}: obj ${fmt(result.series.obj[0])} -> best ${fmt(result.best!.obj)} at ii ${result.best!.ii}, last ${fmt(result.last!.obj)}`,
+      result.majority ? `majority reached at ii ${result.majority.ii} (obj ${fmt(result.majority.obj)})` : 'majority never reached',
+      `${ms.length} iterations, median ${median.toFixed(1)} ms/iter on ${backend.name}`,
+      `wrote ${files.length} files: ${prefix}*`,
+      '',
+    ].join('\n'))
+    return result.interrupted ? 130 : 0
+  } finally {
+    loaded.model.dispose()
+  }
+}
+
+async function runLayers(cmd: Command, io: CliIo): Promise<number> {
+  const opts = cmd.opts()
+  rejectCaffeFlags(opts)
+  const backend = await initBackend(opts.backend as BackendChoice)
+  const loaded = await loadModelFolder((opts.model as string | undefined) ?? DEFAULT_MODEL_DIR, overridesFrom(opts))
+  try {
+    const spec = loaded.inputSpec
+    const catalog = await loaded.model.catalog([spec.height, spec.width])
+    const labels = spec.labels
+    if (opts.layer) {
+      const info = await loaded.model.layerInfo(opts.layer as string, [spec.height, spec.width])
+      const out = [`${info.name} (${info.type}) [${info.shape.join(', ')}], ${info.units} units`]
+      for (let i = 0; i < info.units; i++) out.push(`${String(i).padStart(5)}  ${labels && labels.length === info.units ? labels[i] : ''}`.trimEnd())
+      io.stdout(out.join('\n') + '\n')
+      return 0
+    }
+    if (opts.json) {
+      io.stdout(JSON.stringify({ model: loaded.modelJsonPath, backend: backend.name, input: { size: [spec.height, spec.width], channelOrder: spec.channelOrder, source: spec.source }, layers: catalog }, null, 2) + '\n')
+      return 0
+    }
+    const w = Math.max(5, ...catalog.map((l) => l.name.length))
+    const tw = Math.max(4, ...catalog.map((l) => l.type.length))
+    const lines = [
+      `${loaded.name}: ${loaded.model.format}, input ${spec.height}x${spec.width} ${spec.channelOrder} (spec: ${spec.source}), backend ${backend.name}`,
+      `${'layer'.padEnd(w)}  ${'type'.padEnd(tw)}  ${'output shape'.padEnd(16)}  units`,
+    ]
+    for (const l of catalog) {
+      const classNote = labels && labels.length === l.units ? `  labels: ${labels.slice(0, 3).join(', ')}, ...` : ''
+      lines.push(`${l.name.padEnd(w)}  ${l.type.padEnd(tw)}  ${`[${l.shape.join(', ')}]`.padEnd(16)}  ${String(l.units).padStart(5)}${classNote}`)
+    }
+    io.stdout(lines.join('\n') + '\n')
+    return 0
+  } finally {
+    loaded.model.dispose()
+  }
+}
+
+function buildProgram(io: CliIo, run: (p: Promise<number>) => void): Command {
+  const program = new Command('deepvis')
+    .description('DeepVis Studio: synthesize the image that most (or least) activates a unit of a CNN')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
+    .showSuggestionAfterError(true)
+
+  const optimize = addModelOptions(program.command('optimize').description(
+    'DVT optimize_image.py: gradient ascent on the input with regularizers (Yosinski et al. 2015)'))
+    .addOption(new Option('--preset <name>', `regularizer preset (explicit flags override it): ${presetNames().map((n) => `${n} = ${PRESETS[n].description}`).join('; ')}`))
+    .addOption(new Option('--start-at <mode>', 'how to generate x0').choices([...START_MODES]).default(DEFAULT_PARAMS.start_at))
+    .option('--rand-seed <n>', 'seed of the numpy-compatible generator for x0', int('--rand-seed'), DEFAULT_PARAMS.rand_seed)
+    .option('--push-layer <name>', 'layer (graph node) containing the unit (default: from the model, else its last layer)')
+    .option('--push-channel <n>', 'channel (conv) or neuron index (dense) (default: from the model, else 0)', int('--push-channel'))
+    .option('--push-spatial <yx>', 'unit position "(y,x)" in a conv map; None = the centre (floor(H/2), floor(W/2)), where DVT recommends', parseSpatial, null)
+    .option('--push-dir <d>', '1 maximizes, -1 minimizes the unit', num('--push-dir'), DEFAULT_PARAMS.push_dir)
+    .option('--decay <d>', 'L2 decay toward the mean per step', num('--decay'), DEFAULT_PARAMS.decay)
+    .option('--blur-radius <px>', 'Gaussian blur sigma in pixels; 0 = no blur', num('--blur-radius'), DEFAULT_PARAMS.blur_radius)
+    .option('--blur-every <n>', 'blur when iteration mod n == 0; 0 = no blur', int('--blur-every'), DEFAULT_PARAMS.blur_every)
+    .option('--small-val-percentile <p>', 'zero entries with |x| under this percentile; 0 = off', num('--small-val-percentile'), 0)
+    .option('--small-norm-percentile <p>', 'zero pixels with norm under this percentile (theta_n_pct); 0 = off', num('--small-norm-percentile'), 0)
+    .option('--px-benefit-percentile <p>', 'zero pixels whose contribution sum_c g*x is under this percentile; 0 = off. (DVT\'s code negates the sign and removes the MOST useful pixels; we follow its documented intent.)', num('--px-benefit-percentile'), 0)
+    .option('--px-abs-benefit-percentile <p>', 'zero pixels whose |contribution| is under this percentile (theta_c_pct); 0 = off', num('--px-abs-benefit-percentile'), 0)
+    .addOption(new Option('--lr-policy <policy>', 'learning rate policy').choices([...LR_POLICIES]).default(DEFAULT_PARAMS.lr_policy))
+    .option('--lr-params <dict>', 'lr policy params as a dict: constant {\'lr\'}, progress {\'max_lr\', \'desired_prog\'}, progress01 {\'max_lr\', \'early_prog\', \'late_prog_mult\'}; Python or JSON spelling', parseLrParams, DEFAULT_PARAMS.lr_params)
+    .option('--max-iter <n>', 'number of iterations', int('--max-iter'), DEFAULT_PARAMS.max_iter)
+    .option('--output-prefix <prefix>', 'output path and filename prefix', DEFAULT_OUTPUT_PREFIX)
+    .option('--output-template <tmpl>', 'output filename template (keys p.<param>)', DEFAULT_OUTPUT_TEMPLATE)
+    .option('--brave', 'allow overwriting existing results', false)
+    .option('--skipbig', 'skip the .npy arrays (x0, best, last, majority)', false)
+  optimize.action(() => run(runOptimize(optimize, io)))
+
+  const layers = addModelOptions(program.command('layers').description('list the layers (graph nodes) of a model with output shapes and unit counts'))
+    .option('--layer <name>', 'list the units of one layer, with class labels where known')
+    .option('--json', 'machine-readable output', false)
+  layers.action(() => run(runLayers(layers, io)))
+  return program
+}
+
+/** Run the CLI on `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let pending: Promise<number> | null = null
+  const program = buildProgram(io, (p) => { pending = p })
+  try {
+    if (argv.length === 0) {
+      io.stdout(program.helpInformation())
+      return 2
+    }
+    await program.parseAsync(argv, { from: 'user' })
+    return pending ? await pending : 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
+      io.stderr(`deepvis: ${err.message.replace(/^error: /, '').split('\n').join(' ')}\n`)
+      return 2
+    }
+    if (err instanceof DeepVisError) {
+      io.stderr(`deepvis: error: ${err.message}\n`)
+      return err.code === 'INTERNAL' ? 1 : 2
+    }
+    io.stderr(`deepvis: internal error: ${(err as Error).stack ?? String(err)}\n`)
+    return 1
+  }
+}

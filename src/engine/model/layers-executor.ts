@@ -1,0 +1,274 @@
+/**
+ * A plain-op executor for tfjs LayersModels, built once at load time.
+ *
+ * Why not `model.apply`: tfjs-layers runs Conv2D/Dense with a linear activation through
+ * `tf.fused.*`, whose custom gradient always computes the weight gradients too (Conv2DBackpropFilter):
+ * 35x slower on cpu and unsupported on wasm (platform-facts.md, "TRAP"). Here each known layer is
+ * computed with unfused ops whose weights are constants, so the tape computes only the input gradient,
+ * and batch-norm is reduced at load time to a per-channel `x * a + b`.
+ * Only the ancestors of the requested layer are computed. Unknown layer types fall back to `layer.apply`.
+ * Shape: `compileLayersModel(model) => (input, layerName) => activations`
+ */
+import * as tf from '@tensorflow/tfjs'
+import { DeepVisError } from '../errors.ts'
+
+type Layer = tf.layers.Layer
+type Fn = (inputs: tf.Tensor[]) => tf.Tensor
+
+interface LayerNodeLike {
+  inboundLayers: Layer[]
+  tensorIndices: number[]
+}
+
+type Config = Record<string, unknown>
+
+function weight(layer: Layer, suffix: string): tf.Tensor | null {
+  const w = layer.weights.find((v) => v.originalName.endsWith(`/${suffix}`) || v.name.endsWith(`/${suffix}`))
+  return w ? w.read() : null
+}
+
+function requireWeight(layer: Layer, suffix: string): tf.Tensor {
+  const w = weight(layer, suffix)
+  if (!w) throw new DeepVisError('BAD_MODEL', `layer '${layer.name}' has no '${suffix}' weight`)
+  return w
+}
+
+function pair(v: unknown, dflt: number): [number, number] {
+  if (v === undefined || v === null) return [dflt, dflt]
+  if (typeof v === 'number') return [v, v]
+  const a = v as number[]
+  return [a[0], a.length > 1 ? a[1] : a[0]]
+}
+
+function activationFn(name: unknown, layer: Layer): (x: tf.Tensor) => tf.Tensor {
+  const act = typeof name === 'string' ? name.toLowerCase() : name == null ? 'linear' : null
+  switch (act) {
+    case 'linear': return (x) => x
+    case 'relu': return (x) => tf.relu(x)
+    case 'relu6': return (x) => tf.relu6(x)
+    case 'sigmoid': return (x) => tf.sigmoid(x)
+    case 'tanh': return (x) => tf.tanh(x)
+    case 'softmax': return (x) => tf.softmax(x)
+    case 'elu': return (x) => tf.elu(x)
+    case 'selu': return (x) => tf.selu(x)
+    case 'softplus': return (x) => tf.softplus(x)
+    case 'softsign': return (x) => tf.div(x, tf.add(tf.abs(x), 1))
+    case 'swish': return (x) => tf.mul(x, tf.sigmoid(x))
+    case 'hard_sigmoid': case 'hardsigmoid': return (x) => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1)
+    default:
+      throw new DeepVisError('BAD_MODEL', `layer '${layer.name}': unsupported activation ${JSON.stringify(name)}`)
+  }
+}
+
+function checkChannelsLast(layer: Layer, cfg: Config): void {
+  const fmt = cfg.dataFormat ?? cfg.data_format
+  if (fmt !== undefined && fmt !== 'channelsLast' && fmt !== 'channels_last') {
+    throw new DeepVisError('BAD_MODEL', `layer '${layer.name}': only channels-last layers are supported, got ${String(fmt)}`)
+  }
+}
+
+function padding(cfg: Config): 'same' | 'valid' {
+  return cfg.padding === 'same' ? 'same' : 'valid'
+}
+
+/** Build the plain-op function of one layer, or null to fall back to `layer.apply`. */
+function buildLayerFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor): Fn | null {
+  const cls = layer.getClassName()
+  const cfg = layer.getConfig() as Config
+  switch (cls) {
+    case 'InputLayer':
+      return ([x]) => x
+    case 'Conv2D': {
+      checkChannelsLast(layer, cfg)
+      const kernel = requireWeight(layer, 'kernel') as tf.Tensor4D
+      const bias = cfg.useBias === false ? null : weight(layer, 'bias')
+      const strides = pair(cfg.strides, 1)
+      const dil = pair(cfg.dilationRate, 1)
+      const act = activationFn(cfg.activation, layer)
+      const pad = padding(cfg)
+      return ([x]) => {
+        let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, kernel, strides, pad, 'NHWC', dil)
+        if (bias) y = tf.add(y, bias)
+        return act(y)
+      }
+    }
+    case 'DepthwiseConv2D': {
+      checkChannelsLast(layer, cfg)
+      const kernel = requireWeight(layer, 'depthwise_kernel') as tf.Tensor4D
+      const bias = cfg.useBias === false ? null : weight(layer, 'bias')
+      const strides = pair(cfg.strides, 1)
+      const dil = pair(cfg.dilationRate, 1)
+      const act = activationFn(cfg.activation, layer)
+      const pad = padding(cfg)
+      return ([x]) => {
+        let y: tf.Tensor = tf.depthwiseConv2d(x as tf.Tensor4D, kernel, strides, pad, 'NHWC', dil)
+        if (bias) y = tf.add(y, bias)
+        return act(y)
+      }
+    }
+    case 'Dense': {
+      const kernel = requireWeight(layer, 'kernel') as tf.Tensor2D
+      const bias = cfg.useBias === false ? null : weight(layer, 'bias')
+      const act = activationFn(cfg.activation, layer)
+      return ([x]) => {
+        if (x.rank !== 2) return layer.apply(x) as tf.Tensor
+        let y: tf.Tensor = tf.matMul(x as tf.Tensor2D, kernel)
+        if (bias) y = tf.add(y, bias)
+        return act(y)
+      }
+    }
+    case 'BatchNormalization': {
+      const axis = (cfg.axis as number | undefined) ?? -1
+      if (axis !== -1 && axis !== 3) return null
+      const eps = (cfg.epsilon as number | undefined) ?? 1e-3
+      const mean = requireWeight(layer, 'moving_mean')
+      const variance = requireWeight(layer, 'moving_variance')
+      const gamma = cfg.scale === false ? null : weight(layer, 'gamma')
+      const beta = cfg.center === false ? null : weight(layer, 'beta')
+      // y = (x - mean) / sqrt(var + eps) * gamma + beta  ==  x * a + b, computed once.
+      const a = keep(tf.tidy(() => {
+        const inv = tf.rsqrt(tf.add(variance, eps))
+        return gamma ? tf.mul(inv, gamma) : inv
+      }))
+      const b = keep(tf.tidy(() => {
+        const shift = tf.neg(tf.mul(mean, a))
+        return beta ? tf.add(shift, beta) : shift
+      }))
+      return ([x]) => tf.add(tf.mul(x, a), b)
+    }
+    case 'Activation': {
+      const act = activationFn(cfg.activation, layer)
+      return ([x]) => act(x)
+    }
+    case 'ReLU': {
+      const maxValue = cfg.maxValue as number | null | undefined
+      if (maxValue == null) return ([x]) => tf.relu(x)
+      if (maxValue === 6) return ([x]) => tf.relu6(x)
+      return ([x]) => tf.clipByValue(x, 0, maxValue)
+    }
+    case 'LeakyReLU': {
+      const alpha = (cfg.alpha as number | undefined) ?? 0.3
+      return ([x]) => tf.leakyRelu(x, alpha)
+    }
+    case 'Softmax':
+      return ([x]) => tf.softmax(x)
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
+      checkChannelsLast(layer, cfg)
+      const size = pair(cfg.poolSize, 2)
+      const strides = pair(cfg.strides ?? cfg.poolSize, 2)
+      const pad = padding(cfg)
+      return cls === 'MaxPooling2D'
+        ? ([x]) => tf.maxPool(x as tf.Tensor4D, size, strides, pad)
+        : ([x]) => tf.avgPool(x as tf.Tensor4D, size, strides, pad)
+    }
+    case 'GlobalAveragePooling2D':
+    case 'GlobalMaxPooling2D': {
+      checkChannelsLast(layer, cfg)
+      const keepDims = cfg.keepdims === true || cfg.keepDims === true
+      return cls === 'GlobalAveragePooling2D'
+        ? ([x]) => tf.mean(x, [1, 2], keepDims)
+        : ([x]) => tf.max(x, [1, 2], keepDims)
+    }
+    case 'Concatenate': {
+      const axis = (cfg.axis as number | undefined) ?? -1
+      return (xs) => tf.concat(xs, axis)
+    }
+    case 'Add':
+      return (xs) => xs.reduce((a, b) => tf.add(a, b))
+    case 'Multiply':
+      return (xs) => xs.reduce((a, b) => tf.mul(a, b))
+    case 'Average':
+      return (xs) => tf.div(xs.reduce((a, b) => tf.add(a, b)), xs.length)
+    case 'Maximum':
+      return (xs) => xs.reduce((a, b) => tf.maximum(a, b))
+    case 'Flatten':
+      return ([x]) => tf.reshape(x, [x.shape[0], -1])
+    case 'Reshape': {
+      const target = cfg.targetShape as number[]
+      return ([x]) => tf.reshape(x, [x.shape[0], ...target])
+    }
+    case 'ZeroPadding2D': {
+      const p = cfg.padding as number | [number, number] | [[number, number], [number, number]]
+      const [[t, b], [l, r]] = typeof p === 'number'
+        ? [[p, p], [p, p]]
+        : Array.isArray(p[0]) ? (p as [[number, number], [number, number]]) : [[p[0] as number, p[0] as number], [p[1] as number, p[1] as number]]
+      return ([x]) => tf.pad(x, [[0, 0], [t, b], [l, r], [0, 0]])
+    }
+    case 'Dropout':
+    case 'SpatialDropout2D':
+    case 'GaussianNoise':
+    case 'GaussianDropout':
+    case 'AlphaDropout':
+    case 'ActivityRegularization':
+      return ([x]) => x // identity at inference
+    default:
+      return null
+  }
+}
+
+export interface CompiledLayersModel {
+  /** Activations of `layerName` for the batch `input` (network space). */
+  run(input: tf.Tensor, layerName: string): tf.Tensor
+  /** Names of the layers in topological order. */
+  layerNames: string[]
+  /** Layers computed by `layer.apply` because no plain-op version exists (for the record). */
+  fallbackLayers: string[]
+  dispose(): void
+}
+
+/** Compile `model` into a plain-op executor. Throws BAD_MODEL for shared layers or multi-input models. */
+export function compileLayersModel(model: tf.LayersModel): CompiledLayersModel {
+  if (model.inputs.length !== 1) {
+    throw new DeepVisError('BAD_MODEL', `models with ${model.inputs.length} inputs are not supported (one image input expected)`)
+  }
+  const owned: tf.Tensor[] = []
+  const keep = (t: tf.Tensor): tf.Tensor => { owned.push(t); return t }
+  const fns = new Map<string, Fn>()
+  const parents = new Map<string, string[]>()
+  const fallbackLayers: string[] = []
+  const inputLayerName = model.inputLayers[0].name
+
+  for (const layer of model.layers) {
+    const nodes = layer.inboundNodes as unknown as LayerNodeLike[]
+    if (nodes.length > 1) {
+      throw new DeepVisError('BAD_MODEL', `layer '${layer.name}' is shared (called ${nodes.length} times); shared layers are not supported`)
+    }
+    const node = nodes[0]
+    if (node && node.tensorIndices.some((i) => i !== 0)) {
+      throw new DeepVisError('BAD_MODEL', `layer '${layer.name}' consumes a non-first output of a multi-output layer; not supported`)
+    }
+    parents.set(layer.name, node ? node.inboundLayers.map((l) => l.name) : [])
+    const fn = buildLayerFn(layer, keep)
+    if (fn) fns.set(layer.name, fn)
+    else {
+      fallbackLayers.push(layer.name)
+      fns.set(layer.name, (xs) => layer.apply(xs.length === 1 ? xs[0] : xs) as tf.Tensor)
+    }
+  }
+
+  function run(input: tf.Tensor, layerName: string): tf.Tensor {
+    if (!fns.has(layerName)) throw new DeepVisError('BAD_LAYER', `no layer named '${layerName}'`)
+    const memo = new Map<string, tf.Tensor>()
+    const evaluate = (name: string): tf.Tensor => {
+      const hit = memo.get(name)
+      if (hit) return hit
+      let out: tf.Tensor
+      if (name === inputLayerName) out = input
+      else {
+        const ins = (parents.get(name) ?? []).map(evaluate)
+        out = fns.get(name)!(ins)
+      }
+      memo.set(name, out)
+      return out
+    }
+    return evaluate(layerName)
+  }
+
+  return {
+    run,
+    layerNames: model.layers.map((l) => l.name),
+    fallbackLayers,
+    dispose: () => { for (const t of owned) t.dispose(); owned.length = 0 },
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * VisModel: one interface over tfjs LayersModels and GraphModels for visualization.
+ * It answers two questions: which layers exist (the catalog) and what a layer outputs for an input,
+ * computing only the target's ancestors, with gradients that need only input-gradient kernels.
+ * Pure tfjs: artifacts come from the host (fs loader in Node, fetch in a browser).
+ * Shape: `await createVisModel(artifacts, {inputSize}) => VisModel`
+ */
+import * as tf from '@tensorflow/tfjs'
+import { closest, distance } from 'fastest-levenshtein'
+import { DeepVisError } from '../errors.ts'
+import { compileLayersModel } from './layers-executor.ts'
+import { unfuseGraph, type GraphTopology } from './graph-rewrite.ts'
+
+export interface LayerInfo {
+  name: string
+  /** Keras class name (LayersModel) or TensorFlow op (GraphModel). */
+  type: string
+  /** Output shape without the batch dimension, e.g. [56, 56, 64] or [1000]. */
+  shape: number[]
+  /** Number of channels (last dimension). */
+  units: number
+}
+
+export type ModelFormat = 'layers-model' | 'graph-model'
+
+export interface VisModel {
+  readonly format: ModelFormat
+  /** Model input shape without batch, [H, W, C]; null entries for free dimensions. */
+  readonly inputShape: [number | null, number | null, number | null]
+  /** Every layer (graph node), in topological order, with output shapes for the given input size. */
+  catalog(inputSize: [number, number]): Promise<LayerInfo[]>
+  /** Info about one layer; throws BAD_LAYER naming the closest existing names. */
+  layerInfo(name: string, inputSize: [number, number]): Promise<LayerInfo>
+  /** Activations of `layer` for the network-space batch `input` ([N, H, W, C]). */
+  forward(input: tf.Tensor4D, layer: string): tf.Tensor
+  /** Names of the layers a user can target. */
+  readonly layerNames: string[]
+  /** Notes about the load (fused nodes rewritten, layers computed by fallback). */
+  readonly notes: string[]
+  dispose(): void
+}
+
+/** Graph ops that are not "layers": weights, plumbing. */
+const GRAPH_SKIP_OPS = new Set(['Const', 'NoOp', 'Placeholder'])
+
+function badLayer(name: string, names: string[]): DeepVisError {
+  const near = [...names].sort((a, b) => distance(name, a) - distance(name, b)).slice(0, 5)
+  const best = names.length ? closest(name, names) : ''
+  return new DeepVisError('BAD_LAYER',
+    `no layer named '${name}' in this model; did you mean '${best}'? closest: ${near.join(', ')} (run 'deepvis layers' for all ${names.length})`)
+}
+
+function unitsOf(shape: number[]): number {
+  return shape.length ? shape[shape.length - 1] : 1
+}
+
+function memoCatalog(build: (size: [number, number]) => Promise<LayerInfo[]>): (size: [number, number]) => Promise<LayerInfo[]> {
+  const cache = new Map<string, Promise<LayerInfo[]>>()
+  return (size) => {
+    const key = size.join('x')
+    let hit = cache.get(key)
+    if (!hit) { hit = build(size); cache.set(key, hit) }
+    return hit
+  }
+}
+
+async function layersVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel> {
+  const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts))
+  const compiled = compileLayersModel(model)
+  const inShape = model.inputs[0].shape
+  if (inShape.length !== 4) {
+    model.dispose()
+    throw new DeepVisError('BAD_MODEL', `expected an image input [batch, height, width, channels]; got shape ${JSON.stringify(inShape)}`)
+  }
+  const names = compiled.layerNames
+  const types = new Map(model.layers.map((l) => [l.name, l.getClassName()]))
+  const catalog = memoCatalog(async (size) => {
+    // Static shapes when the model's input size is fixed; otherwise one forward pass at `size`.
+    const fixed = inShape[1] !== null && inShape[2] !== null
+    if (fixed) {
+      return model.layers.map((l) => {
+        const os = (Array.isArray(l.outputShape[0]) ? l.outputShape[0] : l.outputShape) as (number | null)[]
+        const shape = os.slice(1).map((d) => d ?? -1)
+        return { name: l.name, type: l.getClassName(), shape, units: unitsOf(shape) }
+      })
+    }
+    return tf.tidy(() => {
+      const x = tf.zeros([1, size[0], size[1], inShape[3] ?? 3]) as tf.Tensor4D
+      return names.map((n) => {
+        const shape = compiled.run(x, n).shape.slice(1)
+        return { name: n, type: types.get(n) ?? '?', shape, units: unitsOf(shape) }
+      })
+    })
+  })
+  const notes = compiled.fallbackLayers.length
+    ? [`computed by tfjs-layers (no plain-op version): ${compiled.fallbackLayers.join(', ')}`] : []
+  return {
+    format: 'layers-model',
+    inputShape: [inShape[1], inShape[2], inShape[3]],
+    layerNames: names,
+    notes,
+    catalog,
+    async layerInfo(name, size) {
+      if (!types.has(name)) throw badLayer(name, names)
+      return (await catalog(size)).find((l) => l.name === name)!
+    },
+    forward(input, layer) {
+      if (!types.has(layer)) throw badLayer(layer, names)
+      return compiled.run(input, layer)
+    },
+    dispose() { compiled.dispose(); model.dispose() },
+  }
+}
+
+async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel> {
+  const { topology, rewritten } = unfuseGraph(artifacts.modelTopology as GraphTopology)
+  const model = await tf.loadGraphModel(tf.io.fromMemory({ ...artifacts, modelTopology: topology }))
+  if (model.inputs.length !== 1) {
+    model.dispose()
+    throw new DeepVisError('BAD_MODEL', `models with ${model.inputs.length} inputs are not supported (one image input expected)`)
+  }
+  const input = model.inputs[0]
+  const inputName = input.name.replace(/:0$/, '')
+  const shape = input.shape ?? [-1, -1, -1, 3]
+  if (shape.length !== 4) {
+    model.dispose()
+    throw new DeepVisError('BAD_MODEL', `expected an image input [batch, height, width, channels]; got shape ${JSON.stringify(shape)}`)
+  }
+  const userNodes = topology.node.filter((n) => !GRAPH_SKIP_OPS.has(n.op) && !n.name.includes('/__'))
+  const names = userNodes.map((n) => n.name)
+  const types = new Map(userNodes.map((n) => [n.name, n.op]))
+  const feed = (x: tf.Tensor): Record<string, tf.Tensor> => ({ [inputName]: x })
+  const catalog = memoCatalog(async (size) => {
+    const x = tf.zeros([1, size[0], size[1], shape[3] > 0 ? shape[3] : 3])
+    try {
+      const outs = model.execute(feed(x), names) as tf.Tensor[]
+      const infos = names.map((n, i) => {
+        const s = outs[i].shape.slice(1)
+        return { name: n, type: types.get(n)!, shape: s, units: unitsOf(s) }
+      })
+      tf.dispose(outs)
+      return infos
+    } finally {
+      x.dispose()
+    }
+  })
+  const dim = (d: number): number | null => (d > 0 ? d : null)
+  return {
+    format: 'graph-model',
+    inputShape: [dim(shape[1]), dim(shape[2]), dim(shape[3])],
+    layerNames: names,
+    notes: rewritten.length ? [`fused nodes split into plain ops: ${rewritten.length}`] : [],
+    catalog,
+    async layerInfo(name, size) {
+      if (!types.has(name)) throw badLayer(name, names)
+      return (await catalog(size)).find((l) => l.name === name)!
+    },
+    forward(x, layer) {
+      if (!types.has(layer)) throw badLayer(layer, names)
+      return model.execute(feed(x), layer) as tf.Tensor
+    },
+    dispose() { model.dispose() },
+  }
+}
+
+/** Build a VisModel from in-memory artifacts (model.json parsed + weights concatenated). */
+export async function createVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel> {
+  const topo = artifacts.modelTopology as Record<string, unknown> | undefined
+  if (!topo || typeof topo !== 'object') throw new DeepVisError('BAD_MODEL', 'model.json has no modelTopology')
+  try {
+    return Array.isArray((topo as { node?: unknown }).node) ? await graphVisModel(artifacts) : await layersVisModel(artifacts)
+  } catch (err) {
+    if (err instanceof DeepVisError) throw err
+    throw new DeepVisError('BAD_MODEL', `cannot build the model: ${(err as Error).message}`)
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Pick the fastest TensorFlow.js backend that works here, at start-up:
+ * tfjs-node-gpu ('tensorflow', CUDA) > tfjs-node ('tensorflow', CPU) > wasm (SIMD) > cpu (pure JS).
+ * The native packages are optionalDependencies whose install downloads libtensorflow; where that
+ * failed they are absent, and the guarded dynamic import below falls through to the next choice.
+ * Shape: `await initBackend(choice) => BackendInfo`
+ */
+import * as tf from '@tensorflow/tfjs'
+import { DeepVisError } from '../errors.ts'
+import { installGradientOverrides } from '../gradients.ts'
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const
+export type BackendChoice = (typeof BACKEND_CHOICES)[number]
+
+export interface BackendInfo {
+  /** tfjs backend name in use: 'tensorflow' | 'wasm' | 'cpu'. */
+  name: string
+  /** What was loaded, e.g. '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm (simd)'. */
+  detail: string
+  /** Choices that were tried and failed, with the reason (for --verbose and the record). */
+  failed: { choice: string; reason: string }[]
+}
+
+async function tryNative(pkg: string): Promise<void> {
+  // A variable specifier keeps bundlers from resolving a package that may not be installed.
+  const spec = pkg
+  await import(/* @vite-ignore */ spec)
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not start`)
+}
+
+async function tryWasm(): Promise<string> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm')
+  void wasm
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start')
+  await tf.ready()
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')
+  return `@tensorflow/tfjs-backend-wasm${simd ? ' (simd)' : ''}`
+}
+
+async function tryCpu(): Promise<void> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start')
+}
+
+const ATTEMPTS: Record<Exclude<BackendChoice, 'auto'>, () => Promise<string>> = {
+  'tensorflow-gpu': async () => { await tryNative('@tensorflow/tfjs-node-gpu'); return '@tensorflow/tfjs-node-gpu' },
+  tensorflow: async () => { await tryNative('@tensorflow/tfjs-node'); return '@tensorflow/tfjs-node' },
+  wasm: tryWasm,
+  cpu: async () => { await tryCpu(); return '@tensorflow/tfjs-backend-cpu' },
+}
+
+/** Start a backend: the requested one, or under 'auto' the first that works in preference order. */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
+    throw new DeepVisError('BACKEND', `unknown backend '${choice}'; choose one of ${BACKEND_CHOICES.join(', ')}`)
+  }
+  const order = choice === 'auto' ? (['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) : [choice]
+  const failed: BackendInfo['failed'] = []
+  // Production mode: no "install tfjs-node" banner on the cpu backend, no debug-mode checks.
+  tf.env().set('PROD', true)
+  for (const c of order) {
+    try {
+      const detail = await ATTEMPTS[c]()
+      await tf.ready()
+      installGradientOverrides()
+      return { name: tf.getBackend(), detail, failed }
+    } catch (e) {
+      failed.push({ choice: c, reason: (e as Error).message.split('\n')[0] })
+    }
+  }
+  const why = failed.map((f) => `${f.choice}: ${f.reason}`).join('; ')
+  throw new DeepVisError('BACKEND', `backend '${choice}' is not available here (${why})`)
+}

@@ -1,0 +1,265 @@
+/**
+ * The DVT optimization loop (gradient_optimizer.py, GO L184-352), on a VisModel, in DVT pixel space.
+ *
+ * Per iteration ii = 0 .. max_iter-1:
+ *   crop x <- clamp(x + mean, 0, 255) - mean; forward to the target layer only;
+ *   record (before the step); backward from a top diff that is push_dir at the unit and 0 elsewhere;
+ *   stop with 'grad 0 failure' if ||g|| == 0; lr from the policy;
+ *   unless ii is the last: x += lr g -> decay -> blur -> small_val -> small_norm -> px_benefit -> px_abs_benefit.
+ * Every tensor of a step is freed in the step; the recorder owns its snapshots (tf.clone).
+ * Shape: `await optimizeImage(model, inputSpec, params, {backend, signal, onIteration}) => OptimizeResult`
+ */
+import * as tf from '@tensorflow/tfjs'
+import { check, DeepVisError } from './errors.ts'
+import type { FindParams } from './params.ts'
+import { resolveParams } from './params.ts'
+import { Recorder, type StepRecord } from './recorder.ts'
+import { learningRate } from './lr-policies.ts'
+import { Rng, RNG_NAME } from './rng.ts'
+import { blursAt, clipPxAbsBenefit, clipPxBenefit, clipSmallNorm, clipSmallVal, decay, gaussianBlur, gaussianKernel1d } from './regularizers.ts'
+import type { InputSpec } from './model/input-spec.ts'
+import { meanIsImage } from './model/input-spec.ts'
+import type { LayerInfo, VisModel } from './model/vis-model.ts'
+import type { ImageSnapshot, OptimizeResult, TargetInfo } from './result.ts'
+
+/** Standard deviation of DVT's mean_plus_rand start, in grey levels (GO L190). */
+export const START_NOISE_STD = 10
+/** Pixel range the crop enforces. */
+export const PIXEL_MIN = 0
+export const PIXEL_MAX = 255
+
+export interface IterationEvent extends StepRecord {
+  maxIter: number
+  /** The cropped image of this iteration, read back on demand (HWC, mean-subtracted). */
+  image: () => Promise<Float32Array>
+}
+
+export interface OptimizeOptions {
+  /** Name of the tfjs backend in use, recorded with the result. */
+  backend?: string
+  /** Stops the loop after the current iteration; the result is marked interrupted. */
+  signal?: AbortSignal
+  /** Called after each iteration is recorded. */
+  onIteration?: (event: IterationEvent) => void | Promise<void>
+}
+
+/**
+ * Default spatial position for conv layers: the centre (floor(H/2), floor(W/2)).
+ * DVT defaults to (0, 0) but warns against it: the corner unit's receptive field hangs over the
+ * zero-padded border, and the DVT docs recommend the centre (e.g. (6, 6) of AlexNet's 13x13 conv5).
+ */
+export function defaultSpatial(shape: number[]): [number, number] | null {
+  return shape.length === 3 ? [Math.floor(shape[0] / 2), Math.floor(shape[1] / 2)] : null
+}
+
+/** Resolve and validate the target unit of `layer`; throws BAD_UNIT naming the allowed range. */
+export function resolveTarget(layer: LayerInfo, params: FindParams, labels: string[] | null): TargetInfo {
+  const { shape } = layer
+  check(shape.length === 1 || shape.length === 3,
+    () => `layer '${layer.name}' has output shape [${shape.join(', ')}]; only dense [units] and conv [H, W, C] layers can be targeted`, 'BAD_UNIT')
+  const units = layer.units
+  check(params.push_channel < units,
+    () => `channel ${params.push_channel} is out of range: layer '${layer.name}' has ${units} units (0..${units - 1})`, 'BAD_UNIT')
+  let spatial: [number, number] | null = null
+  if (shape.length === 3) {
+    spatial = params.push_spatial ?? defaultSpatial(shape)!
+    const [y, x] = spatial
+    check(y < shape[0] && x < shape[1],
+      () => `spatial position (${y}, ${x}) is out of range: layer '${layer.name}' is ${shape[0]}x${shape[1]} (y 0..${shape[0] - 1}, x 0..${shape[1] - 1})`, 'BAD_UNIT')
+  } else {
+    check(params.push_spatial === null || (params.push_spatial[0] === 0 && params.push_spatial[1] === 0),
+      () => `layer '${layer.name}' is not spatial (shape [${shape.join(', ')}]): omit --push-spatial or give (0,0)`, 'BAD_UNIT')
+  }
+  const label = labels && labels.length === units ? labels[params.push_channel] : null
+  return {
+    layer: layer.name, layerType: layer.type, layerShape: shape, channel: params.push_channel, spatial,
+    pushUnit: [params.push_channel, spatial ? spatial[0] : 0, spatial ? spatial[1] : 0], label,
+  }
+}
+
+/** Flat index of the target unit in the layer's output (batch item 0, HWC order). */
+function flatIndex(target: TargetInfo): number {
+  const s = target.layerShape
+  if (s.length === 1) return target.channel
+  const [y, x] = target.spatial!
+  return (y * s[1] + x) * s[2] + target.channel
+}
+
+function topDiffValues(shape: number[], unitIndex: number, pushDir: number): Float32Array {
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1))
+  values[unitIndex] = pushDir
+  return values
+}
+
+/** (c, y, x) of a flat HWC index, as DVT's unravel of a CHW blob. */
+function unravel(idx: number, shape: number[]): [number, number, number] {
+  if (shape.length === 1) return [idx, 0, 0]
+  const c = shape[2]
+  const w = shape[1]
+  return [idx % c, Math.floor(idx / (c * w)), Math.floor(idx / c) % w]
+}
+
+/**
+ * x0 as DVT builds it, with numpy-identical draws: entries are drawn in CHW order (DVT's layout)
+ * and stored HWC. mean_plus_rand: N(0, 10^2); randu: U(0, 255) - mean; mean: 0.
+ */
+export function makeX0(spec: InputSpec, startAt: FindParams['start_at'], seed: number): Float32Array {
+  const { height: h, width: w, channels: c } = spec
+  const out = new Float32Array(h * w * c)
+  if (startAt === 'mean') return out
+  const rng = new Rng(seed)
+  const perChannelMean = !meanIsImage(spec)
+  for (let k = 0; k < c; k++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = (y * w + x) * c + k
+        if (startAt === 'mean_plus_rand') out[i] = rng.normal(0, START_NOISE_STD)
+        else out[i] = rng.uniform(PIXEL_MIN, PIXEL_MAX) - spec.mean[perChannelMean ? k : i]
+      }
+    }
+  }
+  return out
+}
+
+/** Run DVT's optimization of one unit. Throws DeepVisError for a bad layer/unit before any work. */
+export async function optimizeImage(
+  model: VisModel, spec: InputSpec, rawParams: FindParams, opts: OptimizeOptions = {},
+): Promise<OptimizeResult> {
+  const params = resolveParams(rawParams)
+  const size: [number, number] = [spec.height, spec.width]
+  const layer = await model.layerInfo(params.push_layer, size)
+  const target = resolveTarget(layer, params, spec.labels)
+  if (params.blur_every !== 0 && params.blur_radius > 0) {
+    const r = (gaussianKernel1d(params.blur_radius).length - 1) / 2
+    check(r <= spec.height && r <= spec.width, () => `blur_radius ${params.blur_radius} is too large for a ${spec.height}x${spec.width} input`)
+  }
+  const { height: h, width: w, channels: c } = spec
+  const shape4: [number, number, number, number] = [1, h, w, c]
+  const unitIndex = flatIndex(target)
+  const maximize = params.push_dir > 0
+  const t0 = performance.now()
+
+  const x0 = makeX0(spec, params.start_at, params.rand_seed)
+  const consts = tf.tidy(() => {
+    const mean = meanIsImage(spec) ? tf.tensor(spec.mean, shape4) : tf.tensor(spec.mean, [1, 1, 1, c])
+    return {
+      mean,
+      lo: tf.sub(PIXEL_MIN, mean),
+      hi: tf.sub(PIXEL_MAX, mean),
+      scale: tf.tensor(spec.scale, [1, 1, 1, c]),
+      offset: tf.tensor(spec.offset, [1, 1, 1, c]),
+      x0: tf.tensor(x0, shape4),
+      // DVT's top diff: push_dir at the unit, 0 elsewhere. (Built on the CPU: wasm's OneHot kernel
+      // writes integer bits into float32 outputs.)
+      topDiff: tf.tensor(topDiffValues(layer.shape, unitIndex, params.push_dir), [1, ...layer.shape]),
+    }
+  })
+  // Forward from DVT pixel space: network_input = (x + mean) * scale + offset.
+  const forward = (x: tf.Tensor): tf.Tensor =>
+    model.forward(tf.add(tf.mul(tf.add(x, consts.mean), consts.scale), consts.offset) as tf.Tensor4D, params.push_layer)
+
+  const recorder = new Recorder<tf.Tensor4D>({
+    pushDir: params.push_dir,
+    retain: (x) => tf.keep(x.clone()),
+    release: (x) => x.dispose(),
+  })
+  let x: tf.Tensor4D = tf.keep(consts.x0.clone())
+  let interrupted = false
+  try {
+    for (let ii = 0; ii < params.max_iter; ii++) {
+      const tIter = performance.now()
+      // 1. crop, forward, backward, statistics: one tidy, one read-back.
+      const { xc, g, stats } = tf.tidy(() => {
+        const xc = tf.sub(tf.clipByValue(tf.add(x, consts.mean), PIXEL_MIN, PIXEL_MAX), consts.mean) as tf.Tensor4D
+        const { value: blob, grads } = tf.valueAndGrads((xx: tf.Tensor) => forward(xx))([xc], consts.topDiff)
+        const g = grads[0] as tf.Tensor4D
+        const flat = blob.reshape([-1])
+        const extreme = maximize ? tf.argMax(flat) : tf.argMin(flat)
+        const diff = tf.sub(xc, consts.x0)
+        const stats = tf.stack([
+          flat.slice([unitIndex], [1]).reshape([]),
+          extreme.cast('float32'),
+          tf.norm(xc),
+          tf.norm(diff),
+          tf.sqrt(tf.moments(xc).variance),
+          tf.sum(tf.square(g)),
+        ])
+        return { xc, g, stats }
+      })
+      const s = await stats.data()
+      stats.dispose()
+      const [obj, ext, norm, dist, std, gradNormSq] = Array.from(s)
+      if (!Number.isFinite(obj) || !Number.isFinite(gradNormSq)) {
+        xc.dispose(); g.dispose()
+        throw new DeepVisError('INTERNAL', `the objective became ${obj} (gradient norm^2 ${gradNormSq}) at iteration ${ii}; try a smaller learning rate`)
+      }
+      const idxmax = unravel(ext, layer.shape)
+      const step: StepRecord = {
+        ii, obj, idxmax, ismax: idxmax.every((v, i) => v === target.pushUnit[i]),
+        norm, dist, std, lr: NaN, wall_ms: 0,
+      }
+      recorder.record(step, xc)
+      const lastIter = ii === params.max_iter - 1
+      if (gradNormSq === 0) {
+        recorder.gradZero()
+        recorder.series.wall_ms[ii] = performance.now() - tIter
+        xc.dispose(); g.dispose()
+        break
+      }
+      const lr = learningRate(params.lr_policy, params.lr_params, { gradNormSq, obj })
+      recorder.setLastLr(lr)
+      if (!lastIter) {
+        let next = tf.tidy(() => {
+          let y = tf.add(xc, tf.mul(g, lr)) as tf.Tensor4D
+          if (params.decay !== 0) y = decay(y, params.decay)
+          if (blursAt(ii, params.blur_every, params.blur_radius)) y = gaussianBlur(y, params.blur_radius)
+          return y
+        })
+        const clips: [number, (v: tf.Tensor4D) => Promise<tf.Tensor4D>][] = [
+          [params.small_val_percentile, (v) => clipSmallVal(v, params.small_val_percentile)],
+          [params.small_norm_percentile, (v) => clipSmallNorm(v, params.small_norm_percentile)],
+          [params.px_benefit_percentile, (v) => clipPxBenefit(v, g, params.px_benefit_percentile)],
+          [params.px_abs_benefit_percentile, (v) => clipPxAbsBenefit(v, g, params.px_abs_benefit_percentile)],
+        ]
+        for (const [p, clip] of clips) {
+          if (p > 0) {
+            const clipped = await clip(next)
+            next.dispose()
+            next = clipped
+          }
+        }
+        x.dispose()
+        x = next
+      }
+      recorder.series.wall_ms[ii] = performance.now() - tIter
+      if (opts.onIteration) {
+        await opts.onIteration({ ...step, lr, wall_ms: recorder.series.wall_ms[ii], maxIter: params.max_iter, image: () => xc.data() as Promise<Float32Array> })
+      }
+      xc.dispose(); g.dispose()
+      if (lastIter) break
+      if (opts.signal?.aborted) { interrupted = true; break }
+    }
+    recorder.finish()
+    const read = async (snap: { ii: number; obj: number; x: tf.Tensor4D } | null): Promise<ImageSnapshot | null> =>
+      snap ? { ii: snap.ii, obj: snap.obj, x: (await snap.x.data()) as Float32Array } : null
+    return {
+      params,
+      target,
+      inputSpec: spec,
+      backend: opts.backend ?? tf.getBackend(),
+      rng: { name: RNG_NAME, seed: params.rand_seed },
+      x0,
+      best: await read(recorder.best),
+      last: await read(recorder.last),
+      majority: await read(recorder.majority),
+      metaResult: recorder.metaResult!,
+      series: recorder.series,
+      interrupted,
+      totalMs: performance.now() - t0,
+    }
+  } finally {
+    x.dispose()
+    recorder.dispose()
+    tf.dispose(consts)
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * FindParams: the optimization parameters of DVT's `optimize_image.py`, with DVT's field names kept
+ * verbatim (snake_case) so that info.txt / info.json read like DVT's and a researcher can map flags 1:1.
+ * Shape: `resolveParams(partial) => FindParams` (defaults + validation); `PRESETS[name]` partial params.
+ */
+import JSON5 from 'json5'
+import { check, DeepVisError } from './errors.ts'
+
+export const START_MODES = ['mean_plus_rand', 'randu', 'mean'] as const
+export type StartAt = (typeof START_MODES)[number]
+
+export const LR_POLICIES = ['constant', 'progress', 'progress01'] as const
+export type LrPolicy = (typeof LR_POLICIES)[number]
+
+/** Keys each lr policy requires (DVT GO L52-66); no other keys are accepted. */
+export const LR_POLICY_KEYS: Record<LrPolicy, readonly string[]> = {
+  constant: ['lr'],
+  progress: ['max_lr', 'desired_prog'],
+  progress01: ['max_lr', 'early_prog', 'late_prog_mult'],
+}
+
+export type LrParams = Record<string, number>
+
+export interface FindParams {
+  /** How x0 is built: mean + N(0, 10^2) noise, uniform 0..255 noise, or the mean image. */
+  start_at: StartAt
+  /** Seed of the numpy-compatible MT19937 generator that builds x0. */
+  rand_seed: number
+  /** Layer (or graph node) holding the unit. */
+  push_layer: string
+  /** Channel (conv) or neuron index (dense). */
+  push_channel: number
+  /** (y, x) of the unit in a conv layer's map; null = the centre (see resolveSpatial). */
+  push_spatial: [number, number] | null
+  /** +1 maximizes, -1 minimizes (any non-zero value scales the top diff, as DVT). */
+  push_dir: number
+  /** Multiplicative L2 decay toward the mean image, applied after each step. */
+  decay: number
+  /** Gaussian blur sigma in pixels; 0 disables. */
+  blur_radius: number
+  /** Blur when ii mod blur_every == 0 (including ii = 0); 0 disables. */
+  blur_every: number
+  /** Zero entries with |x| under this percentile; 0 disables. */
+  small_val_percentile: number
+  /** Zero pixels whose channel norm is under this percentile (theta_n_pct); 0 disables. */
+  small_norm_percentile: number
+  /** Zero pixels whose contribution sum_c g*x is under this percentile; 0 disables. */
+  px_benefit_percentile: number
+  /** Zero pixels whose |contribution| is under this percentile (theta_c_pct); 0 disables. */
+  px_abs_benefit_percentile: number
+  lr_policy: LrPolicy
+  lr_params: LrParams
+  /** Number of iterations; the last one is recorded but not stepped. */
+  max_iter: number
+}
+
+/** DVT's command-line defaults (OI L38-75), except the unit, which comes from the model. */
+export const DEFAULT_PARAMS: Omit<FindParams, 'push_layer' | 'push_channel'> = {
+  start_at: 'mean_plus_rand',
+  rand_seed: 0,
+  push_spatial: null,
+  push_dir: 1,
+  decay: 0,
+  blur_radius: 0,
+  blur_every: 0,
+  small_val_percentile: 0,
+  small_norm_percentile: 0,
+  px_benefit_percentile: 0,
+  px_abs_benefit_percentile: 0,
+  lr_policy: 'constant',
+  lr_params: { lr: 1 },
+  max_iter: 500,
+}
+
+export interface Preset {
+  description: string
+  params: Partial<FindParams>
+}
+
+/** The four hyper-parameter sets of Yosinski et al. 2015, Table 1, in the paper's order. */
+export const PRESETS: Record<string, Preset> = {
+  'yosinski-1': {
+    description: 'Yosinski et al. 2015 Table 1 row 1: no decay, blur 0.5/4, small-norm 50%, progress lr',
+    params: {
+      decay: 0, blur_radius: 0.5, blur_every: 4, small_norm_percentile: 50, max_iter: 500,
+      lr_policy: 'progress', lr_params: { max_lr: 100, desired_prog: 2 },
+    },
+  },
+  'yosinski-2': {
+    description: 'Yosinski et al. 2015 Table 1 row 2: decay 0.3, no blur, small-norm 20%, constant lr 100',
+    params: {
+      decay: 0.3, blur_radius: 0, blur_every: 0, small_norm_percentile: 20, max_iter: 750,
+      lr_policy: 'constant', lr_params: { lr: 100 },
+    },
+  },
+  'yosinski-3': {
+    description: 'Yosinski et al. 2015 Table 1 row 3 (most paper figures): decay 1e-4, blur 1.0/4, constant lr 100',
+    params: {
+      decay: 0.0001, blur_radius: 1, blur_every: 4, max_iter: 1000,
+      lr_policy: 'constant', lr_params: { lr: 100 },
+    },
+  },
+  'yosinski-4': {
+    description: 'Yosinski et al. 2015 Table 1 row 4: no decay, blur 0.5/4, px-abs-benefit 90%, progress lr',
+    params: {
+      decay: 0, blur_radius: 0.5, blur_every: 4, px_abs_benefit_percentile: 90, max_iter: 1000,
+      lr_policy: 'progress', lr_params: { max_lr: 100000000, desired_prog: 2 },
+    },
+  },
+}
+
+export function presetNames(): string[] {
+  return Object.keys(PRESETS)
+}
+
+export function getPreset(name: string): Preset {
+  const preset = PRESETS[name]
+  if (!preset) {
+    throw new DeepVisError('BAD_PARAM', `unknown preset '${name}'; available: ${presetNames().join(', ')}`)
+  }
+  return preset
+}
+
+/**
+ * Parse `--lr-params`: JSON, or the Python-dict spelling of the DVT docs ("{'lr': 100.0}").
+ * Parsed as data (JSON5), never evaluated.
+ */
+export function parseLrParams(text: string): LrParams {
+  let value: unknown
+  try {
+    value = JSON5.parse(text.trim())
+  } catch {
+    throw new DeepVisError(
+      'BAD_PARAM',
+      `cannot parse --lr-params ${JSON.stringify(text)}: expected a dict such as "{'lr': 100.0}" or '{"max_lr": 100, "desired_prog": 2}'`,
+    )
+  }
+  check(
+    typeof value === 'object' && value !== null && !Array.isArray(value),
+    () => `--lr-params ${JSON.stringify(text)} must be a dict of numbers, e.g. "{'lr': 100.0}"`,
+  )
+  const out: LrParams = {}
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    check(typeof v === 'number' && Number.isFinite(v), () => `--lr-params: '${key}' must be a finite number, got ${JSON.stringify(v)}`)
+    out[key] = v as number
+  }
+  return out
+}
+
+const PERCENTILE_FIELDS = [
+  'small_val_percentile', 'small_norm_percentile', 'px_benefit_percentile', 'px_abs_benefit_percentile',
+] as const
+
+/** Fill defaults and validate every field; throws DeepVisError('BAD_PARAM') naming the bad value. */
+export function resolveParams(partial: Partial<FindParams> & Pick<FindParams, 'push_layer' | 'push_channel'>): FindParams {
+  const p: FindParams = { ...DEFAULT_PARAMS, ...partial, lr_params: { ...(partial.lr_params ?? DEFAULT_PARAMS.lr_params) } }
+  check((START_MODES as readonly string[]).includes(p.start_at), () => `start_at must be one of ${START_MODES.join(', ')}; got '${p.start_at}'`)
+  check(Number.isInteger(p.rand_seed) && p.rand_seed >= 0 && p.rand_seed <= 0xffffffff, () => `rand_seed must be an integer in 0..4294967295; got ${p.rand_seed}`)
+  check(typeof p.push_layer === 'string' && p.push_layer.length > 0, () => 'push_layer must be a non-empty layer name')
+  check(Number.isInteger(p.push_channel) && p.push_channel >= 0, () => `push_channel must be a non-negative integer; got ${p.push_channel}`, 'BAD_UNIT')
+  if (p.push_spatial !== null) {
+    check(
+      Array.isArray(p.push_spatial) && p.push_spatial.length === 2 && p.push_spatial.every((v) => Number.isInteger(v) && v >= 0),
+      () => `push_spatial must be two non-negative integers (y, x); got ${JSON.stringify(p.push_spatial)}`,
+      'BAD_UNIT',
+    )
+  }
+  check(Number.isFinite(p.push_dir) && p.push_dir !== 0, () => `push_dir must be a non-zero number (1 maximizes, -1 minimizes); got ${p.push_dir}`)
+  check(Number.isFinite(p.decay) && p.decay >= 0 && p.decay <= 1, () => `decay must be in [0, 1]; got ${p.decay}`)
+  check(Number.isFinite(p.blur_radius) && p.blur_radius >= 0, () => `blur_radius must be >= 0 pixels; got ${p.blur_radius}`)
+  check(Number.isInteger(p.blur_every) && p.blur_every >= 0, () => `blur_every must be a non-negative integer; got ${p.blur_every}`)
+  for (const f of PERCENTILE_FIELDS) {
+    check(Number.isFinite(p[f]) && p[f] >= 0 && p[f] <= 100, () => `${f} must be in [0, 100]; got ${p[f]}`)
+  }
+  check((LR_POLICIES as readonly string[]).includes(p.lr_policy), () => `lr_policy must be one of ${LR_POLICIES.join(', ')}; got '${p.lr_policy}'`)
+  const required = LR_POLICY_KEYS[p.lr_policy]
+  const keys = Object.keys(p.lr_params)
+  for (const k of required) {
+    check(k in p.lr_params, () => `lr_policy '${p.lr_policy}' requires lr_params keys ${required.join(', ')}; missing '${k}' in ${JSON.stringify(p.lr_params)}`)
+    check(p.lr_params[k] > 0, () => `lr_params '${k}' must be > 0; got ${p.lr_params[k]}`)
+  }
+  for (const k of keys) {
+    check(required.includes(k), () => `lr_params key '${k}' is not used by lr_policy '${p.lr_policy}' (allowed: ${required.join(', ')})`)
+  }
+  check(Number.isInteger(p.max_iter) && p.max_iter >= 1, () => `max_iter must be an integer >= 1; got ${p.max_iter}`)
+  return p
+}

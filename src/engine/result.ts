@@ -1,0 +1,52 @@
+/**
+ * The result of one optimization: DVT's (FindParams, FindResults) plus what we record in addition
+ * (lr and wall time per iteration, backend, RNG, input spec). Images are plain Float32Arrays, HWC,
+ * mean-subtracted pixel units, in the model's channel order, so hosts can write or send them.
+ */
+import type { FindParams } from './params.ts'
+import type { MetaResult, StepRecord } from './recorder.ts'
+import type { InputSpec } from './model/input-spec.ts'
+
+export interface ImageSnapshot {
+  ii: number
+  obj: number
+  /** HWC, model channel order, mean-subtracted 0..255 pixel units. */
+  x: Float32Array
+}
+
+export interface TargetInfo {
+  layer: string
+  layerType: string
+  /** Layer output shape without the batch dimension. */
+  layerShape: number[]
+  channel: number
+  /** (y, x) for conv layers, null for dense layers. */
+  spatial: [number, number] | null
+  /** DVT's push_unit: (channel, y, x); (channel, 0, 0) for dense layers. */
+  pushUnit: [number, number, number]
+  /** Class label of the unit, when the layer is a class layer with known labels. */
+  label: string | null
+}
+
+export interface OptimizeResult {
+  params: FindParams
+  target: TargetInfo
+  inputSpec: InputSpec
+  backend: string
+  rng: { name: string; seed: number }
+  x0: Float32Array
+  best: ImageSnapshot | null
+  last: ImageSnapshot | null
+  majority: ImageSnapshot | null
+  metaResult: MetaResult
+  series: {
+    ii: number[]; obj: number[]; idxmax: [number, number, number][]; ismax: boolean[]
+    norm: number[]; dist: number[]; std: number[]; lr: number[]; wall_ms: number[]
+  }
+  /** True when the run was stopped before max_iter by an abort signal. */
+  interrupted: boolean
+  /** Total wall time in ms, including set-up of the first iteration. */
+  totalMs: number
+}
+
+export type { StepRecord }
