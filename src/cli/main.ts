@@ -11,7 +11,7 @@ import {
   DEFAULT_PARAMS, LR_POLICIES, PRESETS, START_MODES, getPreset, parseLrParams, presetNames, resolveParams,
   type FindParams,
 } from '../engine/params.ts'
-import { optimizeImage } from '../engine/optimize.ts'
+import { optimizeImage, resolveTarget } from '../engine/optimize.ts'
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/load-model.ts'
 import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/save-results.ts'
@@ -106,10 +106,14 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
   try {
     const lastLayer = loaded.model.layerNames[loaded.model.layerNames.length - 1]
     const params = paramsFrom(cmd, loaded.defaults, lastLayer)
+    const spec = loaded.inputSpec
+    // Validate the unit before anything is printed or written.
+    const target = resolveTarget(await loaded.model.layerInfo(params.push_layer, [spec.height, spec.width]), params, spec.labels)
     const prefix = resultPrefix(opts.outputPrefix as string, opts.outputTemplate as string, params)
-    await checkCanWrite(prefix, Boolean(opts.brave))
-    const unit = params.push_spatial ? ` (y,x)=(${params.push_spatial.join(',')})` : ''
-    io.stderr(`deepvis: ${loaded.name} on ${backend.name} (${backend.detail}); ${params.push_layer}:${params.push_channel}${unit}, ${params.max_iter} iterations\n`)
+    checkCanWrite(prefix, Boolean(opts.brave))
+    const unit = target.spatial ? ` at (y,x)=(${target.spatial.join(',')})` : ''
+    const label = target.label ? ` "${target.label}"` : ''
+    io.stderr(`deepvis: ${loaded.name} on ${backend.name} (${backend.detail}); ${params.push_dir > 0 ? 'maximizing' : 'minimizing'} ${params.push_layer}:${params.push_channel}${label}${unit}, ${params.max_iter} iterations\n`)
 
     const bar = io.isTTY
       ? new cliProgress.SingleBar({
@@ -140,7 +144,6 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
     const ms = result.series.wall_ms
     const sorted = [...ms].sort((a, b) => a - b)
     const median = sorted[Math.floor(sorted.length / 2)]
-    const label = result.target.label ? ` "${result.target.label}"` : ''
     io.stdout([
       `${result.metaResult}${result.interrupted ? ' (interrupted)' : ''}`,
       `unit ${params.push_layer}:${params.push_channel}${label}: obj ${fmt(result.series.obj[0])} -> best ${fmt(result.best!.obj)} at ii ${result.best!.ii}, last ${fmt(result.last!.obj)}`,

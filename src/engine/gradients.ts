@@ -28,7 +28,7 @@ function zeroInsert(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   const [n, h, w, c] = dy.shape
   const r = dy.reshape([n, h, 1, w, 1, c])
   const padded = tf.pad(r, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]])
-  const up = padded.reshape([n, h * sh, w * sw, c])
+  const up = padded.reshape([n, h * sh, w * sw, c]) as tf.Tensor4D
   return up.slice([0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c])
 }
 
@@ -53,7 +53,7 @@ function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, ri
  * Supports any stride and padding, channel multiplier >= 1, dilation 1.
  */
 export function depthwiseInputGrad(dy: tf.Tensor4D, xShape: [number, number, number, number], filter: tf.Tensor4D, attrs: DepthwiseAttrs): tf.Tensor4D {
-  return tf.tidy(() => {
+  return tf.tidy((): tf.Tensor4D => {
     const [kh, kw, c, m] = filter.shape
     const [sh, sw] = pair(attrs.strides, 1)
     const info = tf.backend_util.computeConv2DInfo(

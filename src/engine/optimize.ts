@@ -163,7 +163,7 @@ export async function optimizeImage(
     retain: (x) => tf.keep(x.clone()),
     release: (x) => x.dispose(),
   })
-  let x: tf.Tensor4D = tf.keep(consts.x0.clone())
+  let x = tf.keep(consts.x0.clone()) as tf.Tensor4D
   let interrupted = false
   try {
     for (let ii = 0; ii < params.max_iter; ii++) {

@@ -36,7 +36,7 @@ export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
   if (r === 0) return x.clone()
   const [, h, w, c] = x.shape
   check(r <= h && r <= w, () => `blur radius ${sigma} needs a ${2 * r + 1}-pixel kernel, larger than the ${h}x${w} image`)
-  return tf.tidy(() => {
+  return tf.tidy((): tf.Tensor4D => {
     const k = tf.tensor1d(kernel)
     const kh = tf.tile(k.reshape([2 * r + 1, 1, 1, 1]), [1, 1, c, 1]) as tf.Tensor4D
     const kw = tf.tile(k.reshape([1, 2 * r + 1, 1, 1]), [1, 1, c, 1]) as tf.Tensor4D
@@ -48,7 +48,7 @@ export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
 
 /** Multiplicative L2 decay toward the mean image: x <- (1 - decay) x. */
 export function decay(x: tf.Tensor4D, amount: number): tf.Tensor4D {
-  return tf.mul(x, 1 - amount)
+  return tf.mul(x, 1 - amount) as tf.Tensor4D
 }
 
 /** Whether DVT blurs at iteration ii (GO L316-323): blur_every != 0, radius > 0, ii mod every == 0. */
@@ -62,7 +62,7 @@ export async function clipSmallVal(x: tf.Tensor4D, p: number): Promise<tf.Tensor
   const values = await abs.data()
   abs.dispose()
   const mask = keepMask(values, percentile(values, p))
-  return tf.tidy(() => tf.mul(x, tf.tensor(mask, x.shape)))
+  return tf.tidy(() => tf.mul(x, tf.tensor(mask, x.shape)) as tf.Tensor4D)
 }
 
 /** Zero pixels by a per-pixel statistic [1, H, W] strictly below its p-th percentile. */
@@ -71,7 +71,7 @@ async function clipPixels(x: tf.Tensor4D, stat: tf.Tensor, p: number, abs: boole
   const values = abs ? Float32Array.from(raw, Math.abs) : raw
   const mask = keepMask(values, percentile(values, p))
   const [n, h, w] = x.shape
-  return tf.tidy(() => tf.mul(x, tf.tensor(mask, [n, h, w, 1])))
+  return tf.tidy(() => tf.mul(x, tf.tensor(mask, [n, h, w, 1])) as tf.Tensor4D)
 }
 
 /** small_norm: zero pixels whose channel L2 norm is strictly below the p-th percentile. */
