@@ -5,7 +5,8 @@ import { useBackend } from '../helpers/tf-backend.ts'
 
 beforeAll(async () => { await useBackend('cpu') })
 
-const CASES: [string, number[], number[], number, 'same' | 'valid'][] = [
+type Shape4 = [number, number, number, number]
+const CASES: [string, Shape4, Shape4, number, 'same' | 'valid'][] = [
   // name, x shape, filter shape [kh, kw, c, m], stride, pad
   ['3x3 s1 same', [1, 7, 7, 3], [3, 3, 3, 1], 1, 'same'],
   ['3x3 s2 same odd', [1, 7, 7, 3], [3, 3, 3, 1], 2, 'same'],

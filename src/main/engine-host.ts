@@ -1,0 +1,139 @@
+/**
+ * Engine host: owns the DeepVis engine inside the Electron main process. At start it initializes
+ * a TensorFlow.js backend and loads the embedded default model; afterwards it answers the model
+ * channels of the IPC contract from that state, and disposes the model on quit.
+ *
+ * Start-up runs in the background: the window opens at once and each handler awaits the start.
+ * A failed start (no backend, model missing or malformed) is reported by the model handlers as
+ * its DeepVisError code, so the renderer can show why instead of hanging; the next call retries.
+ * Shape: `createEngineHost(options) => EngineHost`; `host.start()`, `host.handlers`, `host.dispose()`
+ */
+import { DeepVisError } from '../engine/errors.ts'
+import { meanIsImage, type InputSpec } from '../engine/model/input-spec.ts'
+import { initBackend, type BackendChoice, type BackendInfo } from '../engine/node/backends.ts'
+import { loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
+import type { InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contract.ts'
+import type { IpcHandlers } from './ipc.ts'
+
+export interface EngineHostOptions {
+  /** Folder of the model to load at start (holds model.json). */
+  modelDir: string
+  /** Backend to start; 'auto' picks the fastest that works here. Default 'auto'. */
+  backend?: BackendChoice
+  /** Hint appended to the "model missing" message, e.g. how to create the model. */
+  missingModelHint?: string
+}
+
+export interface EngineHost {
+  /** Start the backend and load the model; idempotent, resolves (never rejects) when done. */
+  start(): Promise<void>
+  /** The model channels of the IPC contract, answered from the loaded model. */
+  readonly handlers: IpcHandlers
+  /** Free the model's tensors; later calls answer BAD_MODEL. */
+  dispose(): void
+}
+
+interface Loaded {
+  backend: BackendInfo
+  loaded: LoadedModel
+}
+
+/** The user-facing part of the engine's input spec. */
+export function summarizeInputSpec(spec: InputSpec): InputSpecSummary {
+  return {
+    height: spec.height,
+    width: spec.width,
+    channelOrder: spec.channelOrder,
+    mean: meanIsImage(spec) ? 'image' : Array.from(spec.mean),
+    source: spec.source,
+  }
+}
+
+/** Attach the class labels to every layer with exactly one unit per label. */
+export function attachLabels(layers: readonly Omit<LayerInfo, 'labels'>[], labels: readonly string[] | null): LayerInfo[] {
+  return layers.map((l) => (labels && labels.length > 0 && l.units === labels.length
+    ? { name: l.name, type: l.type, shape: [...l.shape], units: l.units, labels: [...labels] }
+    : { name: l.name, type: l.type, shape: [...l.shape], units: l.units }))
+}
+
+/**
+ * Create the host; nothing happens until `start()`.
+ * @example const host = createEngineHost({ modelDir }); void host.start(); registerIpc(ipcMain, host.handlers, trusted)
+ */
+export function createEngineHost({ modelDir, backend = 'auto', missingModelHint }: EngineHostOptions): EngineHost {
+  let starting: Promise<Loaded | DeepVisError> | null = null
+  let disposed = false
+
+  async function load(): Promise<Loaded | DeepVisError> {
+    try {
+      const info = await initBackend(backend)
+      try {
+        return { backend: info, loaded: await loadModelFolder(modelDir) }
+      } catch (e) {
+        if (e instanceof DeepVisError && e.code === 'BAD_MODEL' && missingModelHint) {
+          return new DeepVisError('BAD_MODEL', `${e.message}. ${missingModelHint}`)
+        }
+        throw e
+      }
+    } catch (e) {
+      if (e instanceof DeepVisError) return e
+      return new DeepVisError('INTERNAL', `engine start failed: ${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
+
+  function start(): Promise<void> {
+    starting ??= load()
+    return starting.then((outcome) => {
+      if (outcome instanceof DeepVisError) console.error(`[engine] ${outcome.code}: ${outcome.message}`)
+    })
+  }
+
+  /**
+   * The loaded model, or the start-up error thrown again (the IPC wrapper turns it into a code).
+   * A failed start is forgotten once reported, so the next call (the UI's Retry) tries again,
+   * e.g. after the default model has been trained.
+   */
+  async function ready(): Promise<Loaded> {
+    const gone = (): DeepVisError => new DeepVisError('BAD_MODEL', 'the model was disposed (the app is quitting)')
+    if (disposed) throw gone()
+    const attempt = (starting ??= load())
+    const outcome = await attempt
+    if (outcome instanceof DeepVisError) {
+      if (starting === attempt) starting = null
+      throw outcome
+    }
+    if (disposed) throw gone()
+    return outcome
+  }
+
+  const handlers: IpcHandlers = {
+    'model:info': async () => {
+      const { backend: be, loaded } = await ready()
+      const info: ModelInfo = {
+        name: loaded.name,
+        format: loaded.model.format,
+        backend: be.name,
+        backendDetail: be.detail,
+        inputSpec: summarizeInputSpec(loaded.inputSpec),
+        labelsCount: loaded.inputSpec.labels?.length ?? 0,
+      }
+      return info
+    },
+    'model:layers': async () => {
+      const { loaded } = await ready()
+      const { height, width, labels } = loaded.inputSpec
+      return attachLabels(await loaded.model.catalog([height, width]), labels)
+    },
+  }
+
+  function dispose(): void {
+    if (disposed) return
+    disposed = true
+    // A load still in flight is disposed as soon as it lands.
+    void starting?.then((outcome) => {
+      if (!(outcome instanceof DeepVisError)) outcome.loaded.model.dispose()
+    })
+  }
+
+  return { start, handlers, dispose }
+}

@@ -1,0 +1,168 @@
+/**
+ * Electron main process: app lifecycle, the one application window, and the security fences
+ * around it (Electron security checklist):
+ * - the renderer is sandboxed and context-isolated, without Node; it reaches the app only through
+ *   the preload's `window.vis` (see src/preload/index.ts);
+ * - navigation away from the app, new windows, <webview>s and permission requests are refused;
+ * - a strict Content-Security-Policy is sent as a response header and also sits in index.html's
+ *   <meta> (file:// pages get no response headers);
+ * - IPC only answers the app's own top-level frame (src/main/ipc.ts).
+ * The engine runs in this process, owned by src/main/engine-host.ts.
+ * Shape: side effects on import (the app starts); pure helpers `windowOptions`,
+ * `contentSecurityPolicy` and `isAppUrl` are exported for tests.
+ */
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { app, BrowserWindow, ipcMain, session } from 'electron'
+import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent, Session } from 'electron'
+import { createEngineHost } from './engine-host.ts'
+import { registerIpc } from './ipc.ts'
+
+/** Folder of the built main bundle (out/main); preload and renderer are built next to it. */
+const MAIN_DIR = path.dirname(fileURLToPath(import.meta.url))
+/** Sandboxed preloads cannot be ES modules, so the preload is built as CommonJS (.cjs). */
+const PRELOAD_PATH = path.join(MAIN_DIR, '../preload/index.cjs')
+const RENDERER_HTML = path.join(MAIN_DIR, '../renderer/index.html')
+/** Set by `electron-vite dev` to the renderer dev server; absent in a built app. */
+const DEV_SERVER_URL = !app.isPackaged ? process.env['ELECTRON_RENDERER_URL'] : undefined
+/** The embedded default model, relative to the app root (the folder holding package.json). */
+const DEFAULT_MODEL_SUBDIR = ['resources', 'models', 'deepvis-shapes'] as const
+
+/** Options of the application window; pure, so a test can check the security settings. */
+export function windowOptions(preloadPath: string, { iconPath }: { iconPath?: string } = {}): BrowserWindowConstructorOptions {
+  return {
+    width: 1280,
+    height: 800,
+    minWidth: 720,
+    minHeight: 480,
+    title: 'DeepVis Studio',
+    ...(iconPath ? { icon: iconPath } : {}),
+    backgroundColor: '#f6f7f9',
+    autoHideMenuBar: true,
+    // Shown on 'ready-to-show' to avoid a white flash.
+    show: false,
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  }
+}
+
+/**
+ * The Content-Security-Policy of the renderer: only the app's own scripts, styles and
+ * connections, images also from data:/blob: URLs (generated visualizations), nothing else.
+ * @param dev the Vite dev server injects component styles as <style> elements, which needs
+ *   'unsafe-inline' styles; never set in a built app.
+ * @param forMeta leave out `frame-ancestors`, which browsers ignore (and warn about) in a <meta>.
+ */
+export function contentSecurityPolicy({ dev = false, forMeta = false }: { dev?: boolean; forMeta?: boolean } = {}): string {
+  const directives: [string, string][] = [
+    ['default-src', "'none'"],
+    ['script-src', "'self'"],
+    ['style-src', dev ? "'self' 'unsafe-inline'" : "'self'"],
+    ['img-src', "'self' data: blob:"],
+    ['font-src', "'self'"],
+    ['connect-src', "'self'"],
+    ['base-uri', "'none'"],
+    ['form-action', "'none'"],
+    ['object-src', "'none'"],
+  ]
+  if (!forMeta) directives.push(['frame-ancestors', "'none'"])
+  return directives.map(([name, value]) => `${name} ${value}`).join('; ')
+}
+
+/**
+ * Whether `url` is a page of the app: same origin as the dev server URL, or the same file as the
+ * built index.html (query and hash ignored).
+ */
+export function isAppUrl(url: string, appUrl: string): boolean {
+  let u: URL
+  let a: URL
+  try {
+    u = new URL(url)
+    a = new URL(appUrl)
+  } catch {
+    return false
+  }
+  if (a.protocol === 'file:') return u.protocol === 'file:' && u.pathname === a.pathname
+  return u.origin === a.origin
+}
+
+const appUrl = DEV_SERVER_URL ?? pathToFileURL(RENDERER_HTML).href
+let mainWindow: BrowserWindow | null = null
+
+function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame
+  return mainWindow !== null && !mainWindow.isDestroyed() && event.sender === mainWindow.webContents &&
+    frame !== null && frame.parent === null && isAppUrl(frame.url, appUrl)
+}
+
+function installSessionGuards(ses: Session): void {
+  const policy = contentSecurityPolicy({ dev: DEV_SERVER_URL !== undefined })
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [policy] } })
+  })
+  // The app needs no camera, notifications, geolocation…: refuse every permission.
+  ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+  ses.setPermissionCheckHandler(() => false)
+}
+
+function createWindow(): void {
+  const win = new BrowserWindow(windowOptions(PRELOAD_PATH, { iconPath: path.join(app.getAppPath(), 'resources', 'icon.png') }))
+  mainWindow = win
+  win.once('ready-to-show', () => win.show())
+  win.on('closed', () => {
+    if (mainWindow === win) mainWindow = null
+  })
+  if (DEV_SERVER_URL) void win.loadURL(DEV_SERVER_URL)
+  else void win.loadFile(RENDERER_HTML)
+}
+
+// Every web contents, present or future: no navigation away from the app, no new windows, no <webview>.
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-navigate', (event) => {
+    if (!isAppUrl(event.url, appUrl)) event.preventDefault()
+  })
+  contents.on('will-redirect', (event) => {
+    if (!isAppUrl(event.url, appUrl)) event.preventDefault()
+  })
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  contents.on('will-attach-webview', (event) => event.preventDefault())
+})
+
+const engine = createEngineHost({
+  modelDir: path.join(app.getAppPath(), ...DEFAULT_MODEL_SUBDIR),
+  missingModelHint: "Create it with 'npm run train-default-model'.",
+})
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit()
+} else {
+  app.on('second-instance', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore()
+      mainWindow.focus()
+    }
+  })
+  void app.whenReady().then(() => {
+    installSessionGuards(session.defaultSession)
+    void engine.start()
+    registerIpc(ipcMain, engine.handlers, isTrustedSender)
+    createWindow()
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) createWindow()
+    })
+  })
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit()
+  })
+  app.on('will-quit', () => engine.dispose())
+}

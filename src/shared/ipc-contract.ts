@@ -1,0 +1,105 @@
+/**
+ * THE IPC contract between the renderer and the main process: every request/response channel, its
+ * payload and its result, written once. The preload object, the main-process handlers, the payload
+ * schemas and the renderer's `window.vis` type are all derived from `InvokeMap`, so adding a channel
+ * here is a compile error everywhere it is not yet implemented.
+ *
+ * Errors cross IPC as codes inside the result, never as thrown exceptions: Electron keeps only an
+ * error's `message` across `invoke` (electron/electron#24427).
+ * Shape: `window.vis[channel](payload) => Promise<IpcResult<result>>`
+ *
+ * Types and tiny constants only: this module is imported by main, preload and renderer alike.
+ */
+import type { ErrorCode as EngineErrorCode } from '../engine/errors'
+
+/** How the model's input is fed: the part of the engine's InputSpec a user needs to see. */
+export interface InputSpecSummary {
+  /** Input height in pixels. */
+  height: number
+  /** Input width in pixels. */
+  width: number
+  /** Channel order the network expects. */
+  channelOrder: 'RGB' | 'BGR'
+  /** DVT mean in pixel units (0..255), per channel in model order; 'image' when a full mean image is used. */
+  mean: number[] | 'image'
+  /** Where the spec came from: 'deepvis.json', 'index.json', 'default', '… + flags'. */
+  source: string
+}
+
+/** What the app knows about the loaded model (answer of `model:info`). */
+export interface ModelInfo {
+  /** Human-readable model name. */
+  name: string
+  /** TensorFlow.js model format. */
+  format: 'layers-model' | 'graph-model'
+  /** tfjs backend in use: 'tensorflow' | 'wasm' | 'cpu' | … */
+  backend: string
+  /** What was loaded for the backend, e.g. '@tensorflow/tfjs-backend-wasm (simd)'. */
+  backendDetail: string
+  /** Input size, channel order, mean and where they came from. */
+  inputSpec: InputSpecSummary
+  /** Number of class labels known for the model (0 when none). */
+  labelsCount: number
+}
+
+/** One layer of the model as the layer browser shows it (answer of `model:layers`). */
+export interface LayerInfo {
+  name: string
+  /** Keras class name (LayersModel) or TensorFlow op (GraphModel). */
+  type: string
+  /** Output shape without the batch dimension, e.g. [56, 56, 64] or [1000]. */
+  shape: number[]
+  /** Number of channels (last dimension). */
+  units: number
+  /** Class names, label[i] for unit i; present only on layers whose `units` equals the label count. */
+  labels?: string[]
+}
+
+/**
+ * Request/response channels (`noun:verb`): channel → (payload) => result.
+ * A channel without a parameter takes no payload (it is sent as `undefined`).
+ */
+export interface InvokeMap {
+  'model:info': () => ModelInfo
+  'model:layers': () => LayerInfo[]
+}
+
+/** Any request/response channel name. */
+export type InvokeChannel = keyof InvokeMap
+
+/**
+ * Every channel once, as a record so that the compiler rejects a missing or unknown channel;
+ * `INVOKE_CHANNELS` is its key list.
+ */
+const CHANNEL_SET: { readonly [K in InvokeChannel]: true } = {
+  'model:info': true,
+  'model:layers': true,
+}
+
+/** Every channel of `InvokeMap`, as a runtime list (the preload and main iterate it). */
+export const INVOKE_CHANNELS: readonly InvokeChannel[] = Object.freeze(Object.keys(CHANNEL_SET) as InvokeChannel[])
+
+/** The payload a channel takes: its single parameter, or `undefined` for a parameterless channel. */
+export type PayloadOf<K extends InvokeChannel> = Parameters<InvokeMap[K]> extends [infer P] ? P : undefined
+
+/** The value a channel answers with on success. */
+export type ResultOf<K extends InvokeChannel> = ReturnType<InvokeMap[K]>
+
+/** Error codes that only the IPC layer produces. */
+export type IpcOnlyErrorCode =
+  | 'FORBIDDEN' // the message did not come from the app's own window
+  | 'BAD_PAYLOAD' // the payload does not match the channel's schema
+
+/** Every error code a result can carry: the engine's codes plus the IPC layer's own. */
+export type ErrorCode = EngineErrorCode | IpcOnlyErrorCode
+
+/** Outcome of one IPC call: a value, or an error code with a human-readable message. */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string }
+
+/**
+ * The API the renderer sees as `window.vis`: one method per channel, named after the channel.
+ * @example const res = await window.vis['model:layers'](); if (res.ok) show(res.value)
+ */
+export type VisApi = {
+  [K in InvokeChannel]: (...args: Parameters<InvokeMap[K]>) => Promise<IpcResult<ResultOf<K>>>
+}

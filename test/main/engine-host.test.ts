@@ -1,0 +1,115 @@
+/**
+ * The engine host in the main process, on a real tiny model written to a temporary folder
+ * (cpu backend): model:info and model:layers answers, labels on the class layers only, and a
+ * missing model reported as BAD_MODEL through every model channel instead of a hang or a crash.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { attachLabels, createEngineHost } from '../../src/main/engine-host.ts'
+import { registerIpc, type IpcMainLike } from '../../src/main/ipc.ts'
+import { tinyCnnArtifacts } from '../fixtures/tiny-cnn.ts'
+
+const LABELS = ['circle', 'square', 'triangle', 'star', 'ring']
+let dir: string
+
+async function writeModelFolder(folder: string): Promise<void> {
+  const a = await tinyCnnArtifacts(1)
+  const weights = new Uint8Array(a.weightData as ArrayBuffer)
+  await writeFile(path.join(folder, 'model.json'), JSON.stringify({
+    format: 'layers-model',
+    modelTopology: a.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+  }))
+  await writeFile(path.join(folder, 'weights.bin'), weights)
+  await writeFile(path.join(folder, 'deepvis.json'), JSON.stringify({
+    format: 'deepvis-input-spec@1', name: 'Tiny CNN', channelOrder: 'RGB', mean: [120, 115, 100], labels: 'labels.txt',
+  }))
+  await writeFile(path.join(folder, 'labels.txt'), LABELS.join('\n') + '\n')
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'deepvis-host-'))
+  await writeModelFolder(dir)
+})
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('createEngineHost', () => {
+  it('answers model:info from the loaded model', async () => {
+    const host = createEngineHost({ modelDir: dir, backend: 'cpu' })
+    await host.start()
+    const info = await host.handlers['model:info'](undefined)
+    expect(info).toEqual({
+      name: 'Tiny CNN',
+      format: 'layers-model',
+      backend: 'cpu',
+      backendDetail: '@tensorflow/tfjs-backend-cpu',
+      inputSpec: { height: 16, width: 16, channelOrder: 'RGB', mean: [120, 115, 100], source: 'deepvis.json' },
+      labelsCount: 5,
+    })
+    host.dispose()
+  })
+
+  it('answers model:layers with labels only on layers with one unit per label', async () => {
+    const host = createEngineHost({ modelDir: dir, backend: 'cpu' })
+    const layers = await host.handlers['model:layers'](undefined)
+    const conv = layers.find((l) => l.name === 'conv_b')
+    expect(conv).toMatchObject({ type: 'Conv2D', units: 12 })
+    expect(conv?.labels).toBeUndefined()
+    const labelled = layers.filter((l) => l.labels).map((l) => l.name)
+    expect(labelled).toEqual(['logits', 'prob'])
+    expect(layers.find((l) => l.name === 'prob')?.labels).toEqual(LABELS)
+    host.dispose()
+  })
+
+  it('frees the model tensors on dispose', async () => {
+    const host = createEngineHost({ modelDir: dir, backend: 'cpu' })
+    await host.start()
+    await tf.ready()
+    const before = tf.memory().numTensors
+    host.dispose()
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(tf.memory().numTensors).toBeLessThan(before)
+    await expect(host.handlers['model:info'](undefined)).rejects.toMatchObject({ code: 'BAD_MODEL' })
+  })
+
+  it('reports a missing model as BAD_MODEL, with the hint, through IPC', async () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    const host = createEngineHost({ modelDir: path.join(dir, 'nope'), backend: 'cpu', missingModelHint: 'Train it first.' })
+    await host.start()
+    const handlers = new Map<string, (event: null, ...args: unknown[]) => Promise<unknown>>()
+    const ipc: IpcMainLike<null> = { handle: (c, l) => { handlers.set(c, l) }, removeHandler: (c) => { handlers.delete(c) } }
+    registerIpc(ipc, host.handlers, () => true)
+    for (const channel of ['model:info', 'model:layers']) {
+      const res = await handlers.get(channel)?.(null, undefined)
+      expect(res).toMatchObject({ ok: false, code: 'BAD_MODEL', message: expect.stringContaining('Train it first.') })
+    }
+    log.mockRestore()
+  })
+
+  it('tries again after a failed start, so Retry picks up a model created meanwhile', async () => {
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    const later = path.join(dir, 'later')
+    const host = createEngineHost({ modelDir: later, backend: 'cpu' })
+    await host.start()
+    await expect(host.handlers['model:info'](undefined)).rejects.toMatchObject({ code: 'BAD_MODEL' })
+    await mkdir(later)
+    await writeModelFolder(later)
+    await expect(host.handlers['model:info'](undefined)).resolves.toMatchObject({ name: 'Tiny CNN', labelsCount: 5 })
+    host.dispose()
+    log.mockRestore()
+  })
+})
+
+describe('attachLabels', () => {
+  it('ignores an empty or missing label list', () => {
+    const layers = [{ name: 'a', type: 'Dense', shape: [0], units: 0 }]
+    expect(attachLabels(layers, [])[0].labels).toBeUndefined()
+    expect(attachLabels(layers, null)[0].labels).toBeUndefined()
+  })
+})

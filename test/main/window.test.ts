@@ -1,0 +1,93 @@
+/**
+ * The application window's security settings and the main-process fences, checked through the
+ * pure helpers of src/main/index.ts (Electron itself is mocked: its binary is not available here).
+ */
+import { readFile } from 'node:fs/promises'
+import { describe, expect, it, vi } from 'vitest'
+
+vi.mock('electron', () => {
+  const app = {
+    isPackaged: false,
+    getAppPath: () => '/app',
+    requestSingleInstanceLock: () => true,
+    // Never ready: importing the module must not create windows or touch the engine.
+    whenReady: () => new Promise<void>(() => undefined),
+    on: vi.fn(),
+    quit: vi.fn(),
+  }
+  return { app, BrowserWindow: vi.fn(), ipcMain: { handle: vi.fn(), removeHandler: vi.fn() }, session: {} }
+})
+
+const { windowOptions, contentSecurityPolicy, isAppUrl } = await import('../../src/main/index.ts')
+
+describe('windowOptions', () => {
+  const prefs = windowOptions('/app/out/preload/index.cjs').webPreferences
+
+  it('isolates and sandboxes the renderer without Node', () => {
+    expect(prefs?.contextIsolation).toBe(true)
+    expect(prefs?.sandbox).toBe(true)
+    expect(prefs?.nodeIntegration).toBe(false)
+    expect(prefs?.nodeIntegrationInWorker).toBe(false)
+    expect(prefs?.nodeIntegrationInSubFrames).toBe(false)
+  })
+
+  it('keeps web security on and webviews off', () => {
+    expect(prefs?.webSecurity).toBe(true)
+    expect(prefs?.allowRunningInsecureContent).toBe(false)
+    expect(prefs?.webviewTag).toBe(false)
+  })
+
+  it('uses the given preload path', () => {
+    expect(prefs?.preload).toBe('/app/out/preload/index.cjs')
+  })
+
+  it('sets the icon only when one is given', () => {
+    expect(windowOptions('/p.cjs').icon).toBeUndefined()
+    expect(windowOptions('/p.cjs', { iconPath: '/app/resources/icon.png' }).icon).toBe('/app/resources/icon.png')
+  })
+})
+
+describe('contentSecurityPolicy', () => {
+  it('allows only the app itself: no inline or eval scripts, nothing by default', () => {
+    const csp = contentSecurityPolicy()
+    expect(csp).toContain("default-src 'none'")
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(csp).not.toContain('unsafe-inline')
+    expect(csp).not.toContain('unsafe-eval')
+  })
+
+  it('relaxes inline styles only for the dev server', () => {
+    expect(contentSecurityPolicy({ dev: true })).toContain("style-src 'self' 'unsafe-inline'")
+    expect(contentSecurityPolicy({ dev: true })).not.toContain("script-src 'self' 'unsafe-inline'")
+  })
+
+  it("matches the <meta> in index.html (which cannot carry frame-ancestors)", async () => {
+    const html = await readFile(new URL('../../src/renderer/index.html', import.meta.url), 'utf8')
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)
+    expect(meta?.[1]).toBe(contentSecurityPolicy({ forMeta: true }))
+    expect(meta?.[1]).not.toContain('frame-ancestors')
+  })
+})
+
+describe('isAppUrl', () => {
+  it('accepts the built index.html, with or without hash and query', () => {
+    const app = 'file:///app/out/renderer/index.html'
+    expect(isAppUrl(app, app)).toBe(true)
+    expect(isAppUrl(`${app}#/layers?x=1`, app)).toBe(true)
+  })
+
+  it('rejects other files and other schemes', () => {
+    const app = 'file:///app/out/renderer/index.html'
+    expect(isAppUrl('file:///etc/passwd', app)).toBe(false)
+    expect(isAppUrl('https://example.com/', app)).toBe(false)
+    expect(isAppUrl('not a url', app)).toBe(false)
+  })
+
+  it('accepts the dev server origin only', () => {
+    const dev = 'http://localhost:5173/'
+    expect(isAppUrl('http://localhost:5173/src/main.ts', dev)).toBe(true)
+    expect(isAppUrl('http://localhost:5174/', dev)).toBe(false)
+    expect(isAppUrl('https://localhost:5173/', dev)).toBe(false)
+  })
+})
