@@ -63,7 +63,7 @@ describe('GraphModel with fused convolutions', () => {
     const original = await tf.loadGraphModel(tf.io.fromMemory(a))
     const x = tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', 4)
     // tf.profile returns the same (mutated) object each call: copy the kernel names out at once.
-    const names = (p: tf.ProfileInfo): string[] => p.kernels.map((k) => k.name)
+    const names = (p: Awaited<ReturnType<typeof tf.profile>>): string[] => p.kernels.map((k) => k.name)
     const ours = names(await tf.profile(() => tf.grad((xx: tf.Tensor) => tf.sum(vm.forward(xx as tf.Tensor4D, 'pool')))(x)))
     const theirs = names(await tf.profile(() => tf.grad((xx: tf.Tensor) => tf.sum(original.execute({ x: xx }, 'pool') as tf.Tensor))(x)))
     expect(ours).toContain('Conv2DBackpropInput')

@@ -71,6 +71,24 @@ function padding(cfg: Config): 'same' | 'valid' {
   return cfg.padding === 'same' ? 'same' : 'valid'
 }
 
+type ConvOp = (x: tf.Tensor4D, kernel: tf.Tensor4D, strides: [number, number], pad: 'same' | 'valid', dilations: [number, number]) => tf.Tensor4D
+
+/** Conv2D / DepthwiseConv2D: plain convolution, then bias, then the activation. */
+function convLayerFn(layer: Layer, cfg: Config, kernelName: string, conv: ConvOp): Fn {
+  checkChannelsLast(layer, cfg)
+  const kernel = requireWeight(layer, kernelName) as tf.Tensor4D
+  const bias = cfg.useBias === false ? null : weight(layer, 'bias')
+  const strides = pair(cfg.strides, 1)
+  const dil = pair(cfg.dilationRate, 1)
+  const act = activationFn(cfg.activation, layer)
+  const pad = padding(cfg)
+  return ([x]) => {
+    let y: tf.Tensor = conv(x as tf.Tensor4D, kernel, strides, pad, dil)
+    if (bias) y = tf.add(y, bias)
+    return act(y)
+  }
+}
+
 /** Build the plain-op function of one layer, or null to fall back to `layer.apply`. */
 function buildLayerFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor): Fn | null {
   const cls = layer.getClassName()
@@ -78,34 +96,10 @@ function buildLayerFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor): Fn | nul
   switch (cls) {
     case 'InputLayer':
       return ([x]) => x
-    case 'Conv2D': {
-      checkChannelsLast(layer, cfg)
-      const kernel = requireWeight(layer, 'kernel') as tf.Tensor4D
-      const bias = cfg.useBias === false ? null : weight(layer, 'bias')
-      const strides = pair(cfg.strides, 1)
-      const dil = pair(cfg.dilationRate, 1)
-      const act = activationFn(cfg.activation, layer)
-      const pad = padding(cfg)
-      return ([x]) => {
-        let y: tf.Tensor = tf.conv2d(x as tf.Tensor4D, kernel, strides, pad, 'NHWC', dil)
-        if (bias) y = tf.add(y, bias)
-        return act(y)
-      }
-    }
-    case 'DepthwiseConv2D': {
-      checkChannelsLast(layer, cfg)
-      const kernel = requireWeight(layer, 'depthwise_kernel') as tf.Tensor4D
-      const bias = cfg.useBias === false ? null : weight(layer, 'bias')
-      const strides = pair(cfg.strides, 1)
-      const dil = pair(cfg.dilationRate, 1)
-      const act = activationFn(cfg.activation, layer)
-      const pad = padding(cfg)
-      return ([x]) => {
-        let y: tf.Tensor = tf.depthwiseConv2d(x as tf.Tensor4D, kernel, strides, pad, 'NHWC', dil)
-        if (bias) y = tf.add(y, bias)
-        return act(y)
-      }
-    }
+    case 'Conv2D':
+      return convLayerFn(layer, cfg, 'kernel', (x, k, strides, pad, dil) => tf.conv2d(x, k, strides, pad, 'NHWC', dil))
+    case 'DepthwiseConv2D':
+      return convLayerFn(layer, cfg, 'depthwise_kernel', (x, k, strides, pad, dil) => tf.depthwiseConv2d(x, k, strides, pad, 'NHWC', dil))
     case 'Dense': {
       const kernel = requireWeight(layer, 'kernel') as tf.Tensor2D
       const bias = cfg.useBias === false ? null : weight(layer, 'bias')
