@@ -221,7 +221,8 @@ export function compileLayersModel(model: tf.LayersModel): CompiledLayersModel {
   const fns = new Map<string, Fn>()
   const parents = new Map<string, string[]>()
   const fallbackLayers: string[] = []
-  const inputLayerName = model.inputLayers[0].name
+  // The layer that produced the model input (an InputLayer; for a Sequential model it is not in model.layers).
+  const inputLayerName = model.inputs[0].sourceLayer.name
 
   for (const layer of model.layers) {
     const nodes = layer.inboundNodes as unknown as LayerNodeLike[]
