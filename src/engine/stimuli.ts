@@ -95,6 +95,8 @@ const DOT_SPACING_MAX_FRAC = 14 / 64
 const DOT_RADIUS_MIN_FRAC = 1.5 / 64
 const DOT_RADIUS_MAX_FRAC = 3 / 64
 const DOT_EDGE_PX = 0.6
+/** Dot lattice: probability of dark dots on a bright background (else bright dots on dark). */
+const DARK_DOTS_PROBABILITY = 0.5
 /** Blobs: disc radius band (fraction of the size) and edge softness band (px). */
 const BLOB_RADIUS_MIN_FRAC = 8 / 64
 const BLOB_RADIUS_MAX_FRAC = 18 / 64
@@ -156,6 +158,7 @@ function gratingValue(col: number, row: number, size: number, barOrientationDeg:
 
 /**
  * A noise-free, untinted sinusoidal grating (RGB, 0..255, clamped).
+ * @param size image side in pixels (square).
  * @param barOrientationDeg bar orientation in degrees (0 = horizontal bars, 90 = vertical bars).
  * @param periodPx spatial period in pixels.
  * @param phaseRad phase in radians.
@@ -224,17 +227,15 @@ export function drawStimulus(classIndex: number, rng: Rng, size: number = DEFAUL
     const radius = rng.uniform(DOT_RADIUS_MIN_FRAC, DOT_RADIUS_MAX_FRAC) * size
     const ox = rng.uniform(0, spacing)
     const oy = rng.uniform(0, spacing)
-    const polarity = rng.random() < 0.5 ? -1 : 1
-    // background sits at -1 (or +1), dots at +1 (or -1): a full-amplitude on/off pattern
-    const wrap = (v: number): number => {
-      const m = (((v % spacing) + spacing) % spacing) - spacing / 2
-      return m
-    }
+    const polarity = rng.random() < DARK_DOTS_PROBABILITY ? -1 : 1
+    // signed offset (one axis) from the nearest dot centre, in -spacing/2 .. spacing/2
+    const wrap = (v: number): number => (((v % spacing) + spacing) % spacing) - spacing / 2
     img = renderGrey(
       size,
       (x, y) => {
         const d = Math.hypot(wrap(x + 0.5 - ox), wrap(y + 0.5 - oy))
         const inside = 1 / (1 + Math.exp((d - radius) / DOT_EDGE_PX))
+        // polarity +1: bright dots (+1) on a dark background (-1); polarity -1: the reverse
         return polarity * (2 * inside - 1)
       },
       mean,
