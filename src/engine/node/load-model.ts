@@ -10,13 +10,14 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type * as tf from '@tensorflow/tfjs'
 import { DeepVisError } from '../errors.ts'
 import { createVisModel, type VisModel } from '../model/vis-model.ts'
 import { perChannel, validateInputSpec, type ChannelOrder, type InputSpec } from '../model/input-spec.ts'
 
 /** Folder of the embedded default model shipped with the app. */
-export const DEFAULT_MODEL_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../resources/models/deepvis-shapes')
+export const DEFAULT_MODEL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../resources/models/deepvis-shapes')
 
 export const SIDECAR_NAME = 'deepvis.json'
 export const SIDECAR_FORMAT = 'deepvis-input-spec@1'
