@@ -6,14 +6,19 @@
  * Start-up runs in the background: the window opens at once and each handler awaits the start.
  * A failed start (no backend, model missing or malformed) is reported by the model handlers as
  * its DeepVisError code, so the renderer can show why instead of hanging; the next call retries.
+ * The run channels are delegated to a run service (src/main/run-service.ts) over the same loaded
+ * model; it exists only when a history folder is given, otherwise those channels answer INTERNAL.
  * Shape: `createEngineHost(options) => EngineHost`; `host.start()`, `host.handlers`, `host.dispose()`
  */
 import { DeepVisError } from '../engine/errors.ts'
 import { meanIsImage, type InputSpec } from '../engine/model/input-spec.ts'
 import { initBackend, type BackendChoice, type BackendInfo } from '../engine/node/backends.ts'
 import { loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
+import { PRESETS } from '../engine/params.ts'
 import type { InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contract.ts'
+import type { PresetInfo } from '../shared/run-types.ts'
 import type { IpcHandlers } from './ipc.ts'
+import { createRunService, type Emit, type RunEngine, type RunService } from './run-service.ts'
 
 export interface EngineHostOptions {
   /** Folder of the model to load at start (holds model.json). */
@@ -22,6 +27,10 @@ export interface EngineHostOptions {
   backend?: BackendChoice
   /** Hint appended to the "model missing" message, e.g. how to create the model. */
   missingModelHint?: string
+  /** Folder of the run history (one sub-folder per run); without it the run channels answer INTERNAL. */
+  historyDir?: string
+  /** Where run events go (the app window). Default: dropped. */
+  emit?: Emit
 }
 
 export interface EngineHost {
@@ -56,13 +65,23 @@ export function attachLabels(layers: readonly Omit<LayerInfo, 'labels'>[], label
     : { name: l.name, type: l.type, shape: [...l.shape], units: l.units }))
 }
 
+/** The regularizer presets as the UI lists them (copies: the engine's table stays untouched). */
+export function presetInfos(): PresetInfo[] {
+  return Object.entries(PRESETS).map(([name, p]) => ({
+    name,
+    description: p.description,
+    params: structuredClone(p.params),
+  }))
+}
+
 /**
  * Create the host; nothing happens until `start()`.
  * @example const host = createEngineHost({ modelDir }); void host.start(); registerIpc(ipcMain, host.handlers, trusted)
  */
-export function createEngineHost({ modelDir, backend = 'auto', missingModelHint }: EngineHostOptions): EngineHost {
+export function createEngineHost({ modelDir, backend = 'auto', missingModelHint, historyDir, emit }: EngineHostOptions): EngineHost {
   let starting: Promise<Loaded | DeepVisError> | null = null
   let disposed = false
+  let runService: RunService | null = null
 
   async function load(): Promise<Loaded | DeepVisError> {
     try {
@@ -81,7 +100,22 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint 
     }
   }
 
+  /** The run service, created on first use (which also sweeps interrupted runs from the history). */
+  function runs(): RunService {
+    if (!historyDir) throw new DeepVisError('INTERNAL', 'no run history folder is configured')
+    runService ??= createRunService({
+      historyDir,
+      emit: emit ?? (() => undefined),
+      engine: async (): Promise<RunEngine> => {
+        const { backend: be, loaded } = await ready()
+        return { model: loaded.model, inputSpec: loaded.inputSpec, backend: be.name, modelName: loaded.name }
+      },
+    })
+    return runService
+  }
+
   function start(): Promise<void> {
+    if (historyDir && !disposed) runs()
     starting ??= load()
     return starting.then((outcome) => {
       if (outcome instanceof DeepVisError) console.error(`[engine] ${outcome.code}: ${outcome.message}`)
@@ -124,11 +158,18 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint 
       const { height, width, labels } = loaded.inputSpec
       return attachLabels(await loaded.model.catalog([height, width]), labels)
     },
+    'presets:list': () => presetInfos(),
+    'run:start': async (spec) => ({ runId: await runs().start(spec) }),
+    'run:stop': (runId) => runs().stop(runId),
+    'runs:list': () => runs().list(),
+    'runs:get': (runId) => runs().get(runId),
+    'runs:delete': (runId) => runs().delete(runId),
   }
 
   function dispose(): void {
     if (disposed) return
     disposed = true
+    runService?.dispose()
     // A load still in flight is disposed as soon as it lands.
     void starting?.then((outcome) => {
       if (!(outcome instanceof DeepVisError)) outcome.loaded.model.dispose()

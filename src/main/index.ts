@@ -7,16 +7,19 @@
  * - a strict Content-Security-Policy is sent as a response header and also sits in index.html's
  *   <meta> (file:// pages get no response headers);
  * - IPC only answers the app's own top-level frame (src/main/ipc.ts).
- * The engine runs in this process, owned by src/main/engine-host.ts.
+ * The engine runs in this process, owned by src/main/engine-host.ts; runs are stored under
+ * `<userData>/runs` and their events are sent to the app's window only.
  * Shape: side effects on import (the app starts); pure helpers `windowOptions`,
- * `contentSecurityPolicy` and `isAppUrl` are exported for tests.
+ * `contentSecurityPolicy`, `isAppUrl` and `appWindowSender` are exported for tests.
  */
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { app, BrowserWindow, ipcMain, session } from 'electron'
 import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent, Session } from 'electron'
+import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
 import { createEngineHost } from './engine-host.ts'
 import { registerIpc } from './ipc.ts'
+import type { Emit } from './run-service.ts'
 
 /** Folder of the built main bundle (out/main); preload and renderer are built next to it. */
 const MAIN_DIR = path.dirname(fileURLToPath(import.meta.url))
@@ -27,6 +30,8 @@ const RENDERER_HTML = path.join(MAIN_DIR, '../renderer/index.html')
 const DEV_SERVER_URL = !app.isPackaged ? process.env['ELECTRON_RENDERER_URL'] : undefined
 /** The embedded default model, relative to the app root (the folder holding package.json). */
 const DEFAULT_MODEL_SUBDIR = ['resources', 'models', 'deepvis-shapes'] as const
+/** The run history, under the per-user data folder: `<userData>/runs/<runId>/`. */
+const HISTORY_SUBDIR = 'runs'
 
 /** Options of the application window; pure, so a test can check the security settings. */
 export function windowOptions(preloadPath: string, { iconPath }: { iconPath?: string } = {}): BrowserWindowConstructorOptions {
@@ -105,6 +110,28 @@ function isTrustedSender(event: IpcMainInvokeEvent): boolean {
     frame !== null && frame.parent === null && isAppUrl(frame.url, appUrl)
 }
 
+/** The part of a BrowserWindow the event sender needs. */
+export interface EventTargetWindow {
+  isDestroyed(): boolean
+  webContents: { isDestroyed(): boolean; getURL(): string; send(channel: string, payload: unknown): void }
+}
+
+/**
+ * An `emit` that sends each event to the app's own window only (never a broadcast), and only while
+ * that window shows the app; the event is dropped when there is no such window (closed, not loaded
+ * yet, or showing something else).
+ * @example createEngineHost({ ..., emit: appWindowSender(() => mainWindow, appUrl) })
+ */
+export function appWindowSender(getWindow: () => EventTargetWindow | null, appPageUrl: string): Emit {
+  return <K extends EventChannel>(channel: K, payload: EventMap[K]): void => {
+    const win = getWindow()
+    if (win === null || win.isDestroyed()) return
+    const contents = win.webContents
+    if (contents.isDestroyed() || !isAppUrl(contents.getURL(), appPageUrl)) return
+    contents.send(channel, payload)
+  }
+}
+
 function installSessionGuards(ses: Session): void {
   const policy = contentSecurityPolicy({ dev: DEV_SERVER_URL !== undefined })
   ses.webRequest.onHeadersReceived((details, callback) => {
@@ -141,6 +168,8 @@ app.on('web-contents-created', (_event, contents) => {
 const engine = createEngineHost({
   modelDir: path.join(app.getAppPath(), ...DEFAULT_MODEL_SUBDIR),
   missingModelHint: "Create it with 'npm run train-default-model'.",
+  historyDir: path.join(app.getPath('userData'), HISTORY_SUBDIR),
+  emit: appWindowSender(() => mainWindow, appUrl),
 })
 
 if (!app.requestSingleInstanceLock()) {

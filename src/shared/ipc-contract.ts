@@ -11,6 +11,7 @@
  * Types and tiny constants only: this module is imported by main, preload and renderer alike.
  */
 import type { ErrorCode as EngineErrorCode } from '../engine/errors'
+import type { PresetInfo, RunDetail, RunProgress, RunSpec, RunSummary } from './run-types'
 
 /** How the model's input is fed: the part of the engine's InputSpec a user needs to see. */
 export interface InputSpecSummary {
@@ -62,7 +63,37 @@ export interface LayerInfo {
 export interface InvokeMap {
   'model:info': () => ModelInfo
   'model:layers': () => LayerInfo[]
+  /** The regularizer presets (yosinski-1..4, ...). */
+  'presets:list': () => PresetInfo[]
+  /** Start an optimization; progress arrives as `run:progress` events, the end as `run:done`. */
+  'run:start': (spec: RunSpec) => { runId: string }
+  /** Stop a running optimization after its current iteration (its result is kept, marked stopped). */
+  'run:stop': (runId: string) => void
+  /** Stored runs (history), newest first. */
+  'runs:list': () => RunSummary[]
+  /** One stored run with its series and images. */
+  'runs:get': (runId: string) => RunDetail
+  /** Delete a stored run and its folder. */
+  'runs:delete': (runId: string) => void
 }
+
+/** Events main pushes to the renderer: channel -> payload. */
+export interface EventMap {
+  'run:progress': RunProgress
+  'run:done': RunSummary
+}
+
+/** Any event channel name. */
+export type EventChannel = keyof EventMap
+
+/** Every event channel once (the preload subscribes to exactly these). */
+const EVENT_SET: { readonly [K in EventChannel]: true } = {
+  'run:progress': true,
+  'run:done': true,
+}
+
+/** Every event channel, as a runtime list. */
+export const EVENT_CHANNELS: readonly EventChannel[] = Object.freeze(Object.keys(EVENT_SET) as EventChannel[])
 
 /** Any request/response channel name. */
 export type InvokeChannel = keyof InvokeMap
@@ -74,6 +105,12 @@ export type InvokeChannel = keyof InvokeMap
 const CHANNEL_SET: { readonly [K in InvokeChannel]: true } = {
   'model:info': true,
   'model:layers': true,
+  'presets:list': true,
+  'run:start': true,
+  'run:stop': true,
+  'runs:list': true,
+  'runs:get': true,
+  'runs:delete': true,
 }
 
 /** Every channel of `InvokeMap`, as a runtime list (the preload and main iterate it). */
@@ -102,4 +139,7 @@ export type IpcResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode
  */
 export type VisApi = {
   [K in InvokeChannel]: (...args: Parameters<InvokeMap[K]>) => Promise<IpcResult<ResultOf<K>>>
+} & {
+  /** Subscribe to an event channel; returns the unsubscribe function. */
+  on<K extends EventChannel>(channel: K, listener: (payload: EventMap[K]) => void): () => void
 }

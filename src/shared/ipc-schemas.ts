@@ -4,12 +4,88 @@
  * malformed input. The record is typed from the contract, so a missing channel or a schema whose
  * output differs from the channel's payload type is a compile error.
  * Shape: `ipcPayloadSchemas[channel].safeParse(payload)`
+ *
+ * The RunSpec schema checks every FindParams field with the ranges of the engine's `resolveParams`
+ * (fields left out get DVT's defaults); the run service still calls `resolveParams` itself, so the
+ * engine stays the single authority and a BAD_PARAM from it travels as a result code.
  */
 import { z } from 'zod'
+import { DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, START_MODES, type FindParams } from '../engine/params'
 import type { InvokeChannel, PayloadOf } from './ipc-contract'
+import type { RunSpec } from './run-types'
+
+/**
+ * What a run id may look like: letters, digits, '_' and '-', 1 to 64 characters. No '.', '/' or
+ * '\\', so an id used as a folder name can never leave the history folder.
+ * @example RUN_ID_PATTERN.test('20261123-142233-logits-0002-ab12') // true
+ */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+/** Longest layer name accepted (real layer names are far shorter). */
+export const MAX_LAYER_NAME_LENGTH = 256
+/** Longest preset name / compare-group id accepted. */
+export const MAX_LABEL_LENGTH = 64
+/** Largest `previewEvery` accepted (iterations). */
+export const MAX_PREVIEW_EVERY = 1_000_000
+/** Largest seed of the MT19937 generator (uint32). */
+const MAX_SEED = 0xffffffff
+const PERCENT_MAX = 100
+
+/** A run id: see RUN_ID_PATTERN. */
+export const runIdSchema = z.string().regex(RUN_ID_PATTERN, 'run ids are 1-64 characters of A-Z, a-z, 0-9, _ and -')
+
+const percentile = z.number().finite().min(0).max(PERCENT_MAX)
+const nonNegativeInt = z.number().int().min(0)
+
+/** FindParams with the ranges of `resolveParams`; omitted fields get DEFAULT_PARAMS. */
+export const findParamsSchema: z.ZodType<FindParams> = z.strictObject({
+  start_at: z.enum(START_MODES).default(DEFAULT_PARAMS.start_at),
+  rand_seed: nonNegativeInt.max(MAX_SEED).default(DEFAULT_PARAMS.rand_seed),
+  push_layer: z.string().min(1).max(MAX_LAYER_NAME_LENGTH),
+  push_channel: nonNegativeInt,
+  push_spatial: z.tuple([nonNegativeInt, nonNegativeInt]).nullable().default(DEFAULT_PARAMS.push_spatial),
+  push_dir: z.number().finite().refine((v) => v !== 0, 'push_dir must be non-zero (1 maximizes, -1 minimizes)')
+    .default(DEFAULT_PARAMS.push_dir),
+  decay: z.number().finite().min(0).max(1).default(DEFAULT_PARAMS.decay),
+  blur_radius: z.number().finite().min(0).default(DEFAULT_PARAMS.blur_radius),
+  blur_every: nonNegativeInt.default(DEFAULT_PARAMS.blur_every),
+  small_val_percentile: percentile.default(DEFAULT_PARAMS.small_val_percentile),
+  small_norm_percentile: percentile.default(DEFAULT_PARAMS.small_norm_percentile),
+  px_benefit_percentile: percentile.default(DEFAULT_PARAMS.px_benefit_percentile),
+  px_abs_benefit_percentile: percentile.default(DEFAULT_PARAMS.px_abs_benefit_percentile),
+  lr_policy: z.enum(LR_POLICIES).default(DEFAULT_PARAMS.lr_policy),
+  lr_params: z.record(z.string(), z.number().finite().positive()).default(() => ({ ...DEFAULT_PARAMS.lr_params })),
+  max_iter: z.number().int().min(1).default(DEFAULT_PARAMS.max_iter),
+}).superRefine((p, ctx) => {
+  // The keys each lr policy takes, exactly (resolveParams rejects missing and unused keys alike).
+  const required = LR_POLICY_KEYS[p.lr_policy]
+  const keys = Object.keys(p.lr_params)
+  const missing = required.filter((k) => !keys.includes(k))
+  const unused = keys.filter((k) => !required.includes(k))
+  if (missing.length > 0 || unused.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['lr_params'],
+      message: `lr_policy '${p.lr_policy}' takes exactly the keys ${required.join(', ')}; got ${JSON.stringify(keys)}`,
+    })
+  }
+})
+
+/** RunSpec: parameters plus the run's bookkeeping fields. Unknown keys are refused. */
+export const runSpecSchema: z.ZodType<RunSpec> = z.strictObject({
+  params: findParamsSchema,
+  preset: z.string().max(MAX_LABEL_LENGTH).nullable().optional(),
+  previewEvery: z.number().int().min(1).max(MAX_PREVIEW_EVERY).optional(),
+  compareGroup: z.string().regex(RUN_ID_PATTERN).nullable().optional(),
+})
 
 /** One zod schema per channel; parameterless channels accept exactly `undefined`. */
 export const ipcPayloadSchemas: { readonly [K in InvokeChannel]: z.ZodType<PayloadOf<K>> } = {
   'model:info': z.undefined(),
   'model:layers': z.undefined(),
+  'presets:list': z.undefined(),
+  'run:start': runSpecSchema,
+  'run:stop': runIdSchema,
+  'runs:list': z.undefined(),
+  'runs:get': runIdSchema,
+  'runs:delete': runIdSchema,
 }

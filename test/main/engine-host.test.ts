@@ -3,12 +3,14 @@
  * (cpu backend): model:info and model:layers answers, labels on the class layers only, and a
  * missing model reported as BAD_MODEL through every model channel instead of a hang or a crash.
  */
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { attachLabels, createEngineHost } from '../../src/main/engine-host.ts'
+import { PRESETS } from '../../src/engine/params.ts'
+import { attachLabels, createEngineHost, presetInfos } from '../../src/main/engine-host.ts'
 import { registerIpc, type IpcMainLike } from '../../src/main/ipc.ts'
 import { tinyCnnArtifacts } from '../fixtures/tiny-cnn.ts'
 
@@ -111,5 +113,60 @@ describe('attachLabels', () => {
     const layers = [{ name: 'a', type: 'Dense', shape: [0], units: 0 }]
     expect(attachLabels(layers, [])[0].labels).toBeUndefined()
     expect(attachLabels(layers, null)[0].labels).toBeUndefined()
+  })
+})
+
+describe('presets and run channels', () => {
+  it('presets:list lists every preset as a copy', () => {
+    const host = createEngineHost({ modelDir: dir, backend: 'cpu' })
+    const presets = host.handlers['presets:list'](undefined) as ReturnType<typeof presetInfos>
+    expect(presets.map((p) => p.name)).toEqual(Object.keys(PRESETS))
+    expect(presets[2]).toEqual({ name: 'yosinski-3', description: PRESETS['yosinski-3'].description, params: PRESETS['yosinski-3'].params })
+    presets[2].params.lr_params!['lr'] = -1
+    expect(PRESETS['yosinski-3'].params.lr_params).toEqual({ lr: 100 })
+    host.dispose()
+  })
+
+  it('answers INTERNAL on the run channels without a history folder', async () => {
+    const host = createEngineHost({ modelDir: dir, backend: 'cpu' })
+    const handlers = new Map<string, (event: null, ...args: unknown[]) => Promise<unknown>>()
+    const log = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    registerIpc({ handle: (c, l) => { handlers.set(c, l) }, removeHandler: () => undefined }, host.handlers, () => true)
+    await expect(handlers.get('runs:list')?.(null)).resolves.toMatchObject({ ok: false, code: 'INTERNAL' })
+    log.mockRestore()
+    host.dispose()
+  })
+
+  it('runs through IPC: run:start, events to emit, runs:list / runs:get / runs:delete, BAD_LAYER as a code', async () => {
+    const historyDir = path.join(dir, 'history')
+    const events: [string, unknown][] = []
+    const host = createEngineHost({ modelDir: dir, backend: 'cpu', historyDir, emit: (c, p) => { events.push([c, p]) } })
+    await host.start()
+    expect(existsSync(historyDir)).toBe(true)
+    const handlers = new Map<string, (event: null, ...args: unknown[]) => Promise<unknown>>()
+    registerIpc({ handle: (c, l) => { handlers.set(c, l) }, removeHandler: () => undefined }, host.handlers, () => true)
+    const call = (c: string, p?: unknown): Promise<unknown> => handlers.get(c)!(null, p)
+
+    await expect(call('run:start', { params: { push_layer: 'nope', push_channel: 0 } })).resolves.toMatchObject({ ok: false, code: 'BAD_LAYER' })
+    const started = await call('run:start', { params: { push_layer: 'logits', push_channel: 3, max_iter: 5 }, previewEvery: 2 }) as { ok: true; value: { runId: string } }
+    expect(started.ok).toBe(true)
+    const { runId } = started.value
+    const done = await new Promise<unknown>((resolve) => {
+      const poll = (): void => {
+        const d = events.find(([c]) => c === 'run:done')
+        if (d) resolve(d[1])
+        else setTimeout(poll, 10)
+      }
+      poll()
+    })
+    expect(done).toMatchObject({ runId, status: 'done', layer: 'logits', label: 'star', iterations: 5, modelName: 'Tiny CNN', backend: 'cpu' })
+    expect(events.filter(([c]) => c === 'run:progress')).toHaveLength(5)
+    await expect(call('runs:list')).resolves.toMatchObject({ ok: true, value: [{ runId }] })
+    await expect(call('runs:get', runId)).resolves.toMatchObject({ ok: true, value: { runId, series: { obj: expect.any(Array) } } })
+    await expect(call('run:stop', runId)).resolves.toEqual({ ok: true, value: undefined })
+    await expect(call('runs:delete', runId)).resolves.toEqual({ ok: true, value: undefined })
+    await expect(call('runs:list')).resolves.toEqual({ ok: true, value: [] })
+    await expect(call('runs:get', '../history')).resolves.toMatchObject({ ok: false, code: 'BAD_PAYLOAD' })
+    host.dispose()
   })
 })

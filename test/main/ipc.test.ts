@@ -5,7 +5,9 @@
 import { describe, expect, it, vi } from 'vitest'
 import { DeepVisError } from '../../src/engine/errors.ts'
 import { registerIpc, type IpcHandlers, type IpcMainLike } from '../../src/main/ipc.ts'
+import { DEFAULT_PARAMS } from '../../src/engine/params.ts'
 import { INVOKE_CHANNELS, type ModelInfo } from '../../src/shared/ipc-contract.ts'
+import type { RunSpec } from '../../src/shared/run-types.ts'
 
 interface FakeEvent {
   trusted: boolean
@@ -44,7 +46,24 @@ function sampleHandlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
   return {
     'model:info': () => SAMPLE_INFO,
     'model:layers': () => [{ name: 'conv', type: 'Conv2D', shape: [16, 16, 4], units: 4 }],
+    'presets:list': () => [{ name: 'p', description: 'a preset', params: { decay: 0.1 } }],
+    'run:start': () => ({ runId: 'run-1' }),
+    'run:stop': () => undefined,
+    'runs:list': () => [],
+    'runs:get': (runId) => { throw new DeepVisError('BAD_PARAM', `no stored run '${runId}'`) },
+    'runs:delete': () => undefined,
     ...overrides,
+  }
+}
+
+/** Every handler replaced by `spy` (for checks that no handler runs). */
+function spyHandlers(spy: () => void): IpcHandlers {
+  const h = sampleHandlers()
+  const wrap = <K extends keyof IpcHandlers>(k: K): IpcHandlers[K] => ((p: never) => { spy(); return (h[k] as (p: never) => unknown)(p) }) as IpcHandlers[K]
+  return {
+    'model:info': wrap('model:info'), 'model:layers': wrap('model:layers'), 'presets:list': wrap('presets:list'),
+    'run:start': wrap('run:start'), 'run:stop': wrap('run:stop'), 'runs:list': wrap('runs:list'),
+    'runs:get': wrap('runs:get'), 'runs:delete': wrap('runs:delete'),
   }
 }
 
@@ -81,8 +100,8 @@ describe('registerIpc', () => {
   })
 
   it.each(INVOKE_CHANNELS)('refuses an untrusted sender on %s without running the handler', async (channel) => {
-    const spy = vi.fn(() => SAMPLE_INFO)
-    const ipc = setup({ 'model:info': spy, 'model:layers': () => { spy(); return [] } })
+    const spy = vi.fn()
+    const ipc = setup(spyHandlers(spy))
     await expect(call(ipc, channel, false, undefined)).resolves.toMatchObject({ ok: false, code: 'FORBIDDEN' })
     expect(spy).not.toHaveBeenCalled()
   })
@@ -126,5 +145,64 @@ describe('registerIpc', () => {
     const ipc = setup({ 'model:layers': () => { throw 'a string' } })
     await expect(call(ipc, 'model:layers', true)).resolves.toMatchObject({ ok: false, code: 'INTERNAL', message: expect.stringContaining('a string') })
     log.mockRestore()
+  })
+})
+
+describe('run channels', () => {
+  const spec = { params: { push_layer: 'logits', push_channel: 2, max_iter: 12 }, previewEvery: 4 }
+
+  it('run:start hands the handler a spec with every FindParams field filled with defaults', async () => {
+    const start = vi.fn((_spec: RunSpec) => ({ runId: 'r1' }))
+    const ipc = setup({ 'run:start': start })
+    await expect(call(ipc, 'run:start', true, spec)).resolves.toEqual({ ok: true, value: { runId: 'r1' } })
+    const got = start.mock.calls[0][0]
+    expect(got.params).toEqual({ ...DEFAULT_PARAMS, push_layer: 'logits', push_channel: 2, max_iter: 12 })
+    expect(got.previewEvery).toBe(4)
+  })
+
+  it.each([
+    ['no params', {}],
+    ['an unknown spec key', { ...spec, evil: 1 }],
+    ['an unknown params key', { params: { ...spec.params, output_prefix: '/etc/' } }],
+    ['a negative channel', { params: { ...spec.params, push_channel: -1 } }],
+    ['decay above 1', { params: { ...spec.params, decay: 1.5 } }],
+    ['a percentile above 100', { params: { ...spec.params, small_norm_percentile: 101 } }],
+    ['push_dir 0', { params: { ...spec.params, push_dir: 0 } }],
+    ['max_iter 0', { params: { ...spec.params, max_iter: 0 } }],
+    ['a fractional max_iter', { params: { ...spec.params, max_iter: 2.5 } }],
+    ['a seed beyond uint32', { params: { ...spec.params, rand_seed: 2 ** 32 } }],
+    ['an unknown lr policy', { params: { ...spec.params, lr_policy: 'cosine' } }],
+    ['lr_params missing a key of the policy', { params: { ...spec.params, lr_policy: 'progress', lr_params: { max_lr: 1 } } }],
+    ['lr_params with an unused key', { params: { ...spec.params, lr_params: { lr: 1, max_lr: 2 } } }],
+    ['a non-positive lr', { params: { ...spec.params, lr_params: { lr: 0 } } }],
+    ['previewEvery 0', { ...spec, previewEvery: 0 }],
+    ['a compare group with a slash', { ...spec, compareGroup: 'a/b' }],
+  ])('run:start refuses %s with BAD_PAYLOAD', async (_what, payload) => {
+    const start = vi.fn(() => ({ runId: 'r1' }))
+    const ipc = setup({ 'run:start': start })
+    await expect(call(ipc, 'run:start', true, payload)).resolves.toMatchObject({ ok: false, code: 'BAD_PAYLOAD' })
+    expect(start).not.toHaveBeenCalled()
+  })
+
+  it.each(['run:stop', 'runs:get', 'runs:delete'] as const)('%s refuses run ids that could leave the history folder', async (channel) => {
+    const spy = vi.fn()
+    const ipc = setup(spyHandlers(spy))
+    for (const bad of ['../x', '..', 'a/b', 'a\\b', '', 'x'.repeat(65), 'a.b', 42, undefined]) {
+      await expect(call(ipc, channel, true, bad)).resolves.toMatchObject({ ok: false, code: 'BAD_PAYLOAD' })
+    }
+    expect(spy).not.toHaveBeenCalled()
+    await expect(call(ipc, channel, true, '20261123-142233-logits-0002-ab12')).resolves.toMatchObject({ ok: channel !== 'runs:get' })
+    expect(spy).toHaveBeenCalledTimes(1)
+  })
+
+  it('runs:get turns a missing run into its code', async () => {
+    const ipc = setup()
+    await expect(call(ipc, 'runs:get', true, 'nope')).resolves.toEqual({ ok: false, code: 'BAD_PARAM', message: "no stored run 'nope'" })
+  })
+
+  it.each(['presets:list', 'runs:list'] as const)('%s takes no payload', async (channel) => {
+    const ipc = setup()
+    await expect(call(ipc, channel, true, { x: 1 })).resolves.toMatchObject({ ok: false, code: 'BAD_PAYLOAD' })
+    await expect(call(ipc, channel, true)).resolves.toMatchObject({ ok: true })
   })
 })

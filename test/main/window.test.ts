@@ -4,11 +4,13 @@
  */
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it, vi } from 'vitest'
+import type { EventTargetWindow } from '../../src/main/index.ts'
 
 vi.mock('electron', () => {
   const app = {
     isPackaged: false,
     getAppPath: () => '/app',
+    getPath: (name: string) => `/home/user/.config/deepvis-studio-${name}`,
     requestSingleInstanceLock: () => true,
     // Never ready: importing the module must not create windows or touch the engine.
     whenReady: () => new Promise<void>(() => undefined),
@@ -18,7 +20,7 @@ vi.mock('electron', () => {
   return { app, BrowserWindow: vi.fn(), ipcMain: { handle: vi.fn(), removeHandler: vi.fn() }, session: {} }
 })
 
-const { windowOptions, contentSecurityPolicy, isAppUrl } = await import('../../src/main/index.ts')
+const { windowOptions, contentSecurityPolicy, isAppUrl, appWindowSender } = await import('../../src/main/index.ts')
 
 describe('windowOptions', () => {
   const prefs = windowOptions('/app/out/preload/index.cjs').webPreferences
@@ -89,5 +91,36 @@ describe('isAppUrl', () => {
     expect(isAppUrl('http://localhost:5173/src/main.ts', dev)).toBe(true)
     expect(isAppUrl('http://localhost:5174/', dev)).toBe(false)
     expect(isAppUrl('https://localhost:5173/', dev)).toBe(false)
+  })
+})
+
+describe('appWindowSender', () => {
+  const APP = 'file:///app/out/renderer/index.html'
+  const done = { runId: 'r1' } as never
+
+  function fakeWindow(url: string, { destroyed = false } = {}): { win: EventTargetWindow; sent: unknown[][] } {
+    const sent: unknown[][] = []
+    return {
+      sent,
+      win: {
+        isDestroyed: () => destroyed,
+        webContents: { isDestroyed: () => destroyed, getURL: () => url, send: (c, p) => { sent.push([c, p]) } },
+      },
+    }
+  }
+
+  it("sends to the app's window", () => {
+    const { win, sent } = fakeWindow(APP + '#/runs')
+    appWindowSender(() => win, APP)('run:done', done)
+    expect(sent).toEqual([['run:done', done]])
+  })
+
+  it('drops the event without a window, with a destroyed one, or one showing another page', () => {
+    const other = fakeWindow('https://evil.example/')
+    const gone = fakeWindow(APP, { destroyed: true })
+    expect(() => appWindowSender(() => null, APP)('run:done', done)).not.toThrow()
+    appWindowSender(() => other.win, APP)('run:done', done)
+    appWindowSender(() => gone.win, APP)('run:done', done)
+    expect([other.sent, gone.sent]).toEqual([[], []])
   })
 })

@@ -3,12 +3,22 @@
  * each invoking its own channel with its payload. Electron is mocked.
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { INVOKE_CHANNELS } from '../../src/shared/ipc-contract.ts'
+import { EVENT_CHANNELS, INVOKE_CHANNELS } from '../../src/shared/ipc-contract.ts'
 
-const electron = vi.hoisted(() => ({
-  exposed: new Map<string, unknown>(),
-  invoke: vi.fn((channel: string, payload: unknown) => Promise.resolve({ ok: true, value: { channel, payload } })),
-}))
+type IpcListener = (event: unknown, ...args: unknown[]) => void
+
+const electron = vi.hoisted(() => {
+  const listeners = new Map<string, Set<(event: unknown, ...args: unknown[]) => void>>()
+  return {
+    exposed: new Map<string, unknown>(),
+    invoke: vi.fn((channel: string, payload: unknown) => Promise.resolve({ ok: true, value: { channel, payload } })),
+    listeners,
+    /** What main's `webContents.send(channel, payload)` does on the renderer side. */
+    emit(channel: string, payload: unknown): void {
+      for (const l of listeners.get(channel) ?? []) l({ sender: 'the-ipc-renderer' }, payload)
+    },
+  }
+})
 
 vi.mock('electron', () => ({
   contextBridge: {
@@ -16,10 +26,21 @@ vi.mock('electron', () => ({
       electron.exposed.set(key, value)
     },
   },
-  ipcRenderer: { invoke: electron.invoke },
+  ipcRenderer: {
+    invoke: electron.invoke,
+    on: (channel: string, listener: IpcListener) => {
+      if (!electron.listeners.has(channel)) electron.listeners.set(channel, new Set())
+      electron.listeners.get(channel)?.add(listener)
+    },
+    removeListener: (channel: string, listener: IpcListener) => {
+      electron.listeners.get(channel)?.delete(listener)
+    },
+  },
 }))
 
-type ExposedApi = Record<string, (payload?: unknown) => Promise<unknown>>
+type ExposedApi = Record<string, (payload?: unknown) => Promise<unknown>> & {
+  on: (channel: unknown, listener: unknown) => () => void
+}
 
 describe('preload', () => {
   let vis: ExposedApi
@@ -33,8 +54,8 @@ describe('preload', () => {
     expect([...electron.exposed.keys()]).toEqual(['vis'])
   })
 
-  it('has exactly one method per contract channel, and nothing else', () => {
-    expect(Object.keys(vis).sort()).toEqual([...INVOKE_CHANNELS].sort())
+  it('has exactly one method per contract channel plus on, and nothing else', () => {
+    expect(Object.keys(vis).sort()).toEqual([...INVOKE_CHANNELS, 'on'].sort())
     for (const channel of INVOKE_CHANNELS) expect(typeof vis[channel]).toBe('function')
   })
 
@@ -55,5 +76,44 @@ describe('preload', () => {
     const payload = { layer: 'conv', unit: 3 }
     await vis[INVOKE_CHANNELS[0]](payload)
     expect(electron.invoke).toHaveBeenCalledWith(INVOKE_CHANNELS[0], payload)
+  })
+
+  it.each(EVENT_CHANNELS)('on(%s) delivers the payload only, without the Electron event', (channel) => {
+    const got: unknown[][] = []
+    const off = vis.on(channel, (...args: unknown[]) => { got.push(args) })
+    electron.emit(channel, { runId: 'r1', ii: 3 })
+    expect(got).toEqual([[{ runId: 'r1', ii: 3 }]])
+    off()
+  })
+
+  it('on returns an unsubscribe that removes exactly its own listener', () => {
+    const a: unknown[] = []
+    const b: unknown[] = []
+    const offA = vis.on('run:progress', (p: unknown) => a.push(p))
+    const offB = vis.on('run:progress', (p: unknown) => b.push(p))
+    electron.emit('run:progress', 1)
+    offA()
+    electron.emit('run:progress', 2)
+    expect(a).toEqual([1])
+    expect(b).toEqual([1, 2])
+    offB()
+    expect(electron.listeners.get('run:progress')?.size ?? 0).toBe(0)
+  })
+
+  it('on does not hear other channels', () => {
+    const got: unknown[] = []
+    const off = vis.on('run:done', (p: unknown) => got.push(p))
+    electron.emit('run:progress', 1)
+    expect(got).toEqual([])
+    off()
+  })
+
+  it.each(['model:info', 'ELECTRON_BROWSER_REQUIRE', 'run:progress ', '', 42, null])('on refuses %j, which is no event channel', (channel) => {
+    expect(() => vis.on(channel, () => undefined)).toThrow(TypeError)
+    expect(electron.listeners.has(String(channel))).toBe(false)
+  })
+
+  it('on refuses a listener that is not a function', () => {
+    expect(() => vis.on('run:done', 'alert(1)')).toThrow(TypeError)
   })
 })

@@ -28,6 +28,13 @@ function fakeApi(overrides: Partial<VisApi> = {}): VisApi {
   return {
     'model:info': vi.fn(async (): Promise<IpcResult<ModelInfo>> => ({ ok: true, value: INFO })),
     'model:layers': vi.fn(async (): Promise<IpcResult<LayerInfo[]>> => ({ ok: true, value: LAYERS })),
+    'presets:list': vi.fn(async () => ({ ok: true as const, value: [] })),
+    'run:start': vi.fn(async () => ({ ok: true as const, value: { runId: 'r1' } })),
+    'run:stop': vi.fn(async () => ({ ok: true as const, value: undefined })),
+    'runs:list': vi.fn(async () => ({ ok: true as const, value: [] })),
+    'runs:get': vi.fn(async () => ({ ok: false as const, code: 'INTERNAL' as const, message: 'not in this test' })),
+    'runs:delete': vi.fn(async () => ({ ok: true as const, value: undefined })),
+    on: vi.fn(() => () => undefined),
     ...overrides,
   }
 }

@@ -1,0 +1,401 @@
+/**
+ * Run service: starts, streams, stores and serves optimization runs for the app (the run channels of
+ * the IPC contract). Pure Node (no Electron): the engine (model, input spec, backend) is injected as
+ * a function and events leave through an injected `emit`, so tests drive it directly.
+ *
+ * - `start(spec)` validates the parameters and the target unit up front (a bad parameter, layer or
+ *   unit throws its DeepVisError: BAD_PARAM / BAD_LAYER / BAD_UNIT, and no run is created), then
+ *   queues the run and returns its id at once. Runs execute one at a time, in order.
+ * - While a run executes, each iteration is streamed as `run:progress`, with a PNG data URL of the
+ *   current image (x + mean, stretched, as best_Xpm) every `previewEvery` iterations and at the end.
+ * - At the end the result is written with the CLI's `saveResults` into `<historyDir>/<runId>/`
+ *   (best_X.png, best_Xpm.png, ..., info.txt, *.npy, info.json), then `run.json` (summary + params)
+ *   LAST, via a temporary file and a rename: a folder without run.json is an interrupted run; `list()`
+ *   ignores it and the service removes it when it starts. Then `run:done` carries the summary.
+ * - `stop(runId)` ends a run after its current iteration; its result is kept, marked 'stopped'. A
+ *   queued run that is stopped still runs one iteration, so it too leaves a complete entry.
+ * - A run that fails while executing (e.g. a blur radius too large for the input, a diverging
+ *   objective, a full disk) ends as a 'failed' `run:done` with the message; its folder is removed and
+ *   nothing is stored. Nothing is thrown out of the queue.
+ * The loop runs in this process (it yields to the event loop every iteration); it is not in a
+ * worker_thread.
+ * Shape: `createRunService({historyDir, engine, emit}) => RunService`;
+ *   `start(spec) => Promise<runId>`, `stop(runId)`, `list() => RunSummary[]` (newest first),
+ *   `get(runId) => RunDetail`, `delete(runId)`, `whenIdle()`, `dispose()`
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import sharp from 'sharp'
+import { DeepVisError } from '../engine/errors.ts'
+import type { InputSpec } from '../engine/model/input-spec.ts'
+import type { VisModel } from '../engine/model/vis-model.ts'
+import { INFO_JSON, renderXpm, saveResults, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
+import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/optimize.ts'
+import { resolveParams, type FindParams } from '../engine/params.ts'
+import type { OptimizeResult } from '../engine/result.ts'
+import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
+import { RUN_ID_PATTERN } from '../shared/ipc-schemas.ts'
+import type { RunDetail, RunProgress, RunSpec, RunStatus, RunSummary, SnapshotImages } from '../shared/run-types.ts'
+
+/** The summary file of a stored run, written last: its presence marks a complete entry. */
+export const RUN_JSON = 'run.json'
+/** `format` tag of run.json; bump the number on an incompatible change. */
+export const RUN_JSON_FORMAT = 'deepvis-run@1'
+/** Default of `RunSpec.previewEvery` (iterations between preview images). */
+export const DEFAULT_PREVIEW_EVERY = 10
+/** Longest run id (see RUN_ID_PATTERN). */
+const MAX_RUN_ID_LENGTH = 64
+/** Random hex characters ending a run id (2 bytes). */
+const RUN_ID_RANDOM_BYTES = 2
+/** Digits the channel is zero-padded to in a run id, as in the CLI's default template (%04d). */
+const CHANNEL_DIGITS = 4
+/** Characters of a layer name kept in a run id; others become '_'. */
+const UNSAFE_ID_CHARS = /[^A-Za-z0-9_-]/g
+const PNG_DATA_URL_PREFIX = 'data:image/png;base64,'
+const RGB_CHANNELS = 3
+
+/** What a run needs from the engine host: the loaded model and where it runs. */
+export interface RunEngine {
+  model: VisModel
+  inputSpec: InputSpec
+  /** tfjs backend name, recorded with the result. */
+  backend: string
+  /** Human-readable model name, recorded in the summary. */
+  modelName: string
+}
+
+/** Sends one event to the renderer. */
+export type Emit = <K extends EventChannel>(channel: K, payload: EventMap[K]) => void
+
+export interface RunServiceOptions {
+  /** Folder holding one sub-folder per stored run; created when missing. */
+  historyDir: string
+  /** The loaded engine; may reject with a DeepVisError (e.g. no model), which start() passes on. */
+  engine: () => Promise<RunEngine>
+  /** Where `run:progress` and `run:done` go. */
+  emit: Emit
+  /** Skip the large .npy arrays (the CLI's --skipbig). Default false. */
+  skipbig?: boolean
+  /** Clock, for tests. Default `() => new Date()`. */
+  now?: () => Date
+}
+
+export interface RunService {
+  /** Validate and queue a run; resolves with its id as soon as it is queued. */
+  start(spec: RunSpec): Promise<string>
+  /** Stop a queued or running run after its current iteration; unknown or finished ids are ignored. */
+  stop(runId: string): void
+  /** Stored runs (folders with a readable run.json), newest first. */
+  list(): Promise<RunSummary[]>
+  /** One stored run with its series and images; BAD_PARAM when there is none. */
+  get(runId: string): Promise<RunDetail>
+  /** Delete a stored run's folder; BAD_PARAM for an invalid, unknown or still-active id. */
+  delete(runId: string): Promise<void>
+  /** Resolves when the queue is empty and nothing runs. */
+  whenIdle(): Promise<void>
+  /** Stop every queued and running run (app quit). */
+  dispose(): void
+}
+
+/** run.json: the summary plus the resolved parameters. */
+interface StoredRun extends RunSummary {
+  format: typeof RUN_JSON_FORMAT
+  params: FindParams
+}
+
+interface Job {
+  runId: string
+  spec: RunSpec
+  params: FindParams
+  createdAt: string
+  controller: AbortController
+}
+
+/** A run id: `YYYYMMDD-HHMMSS-<layer>-<channel %04d>-<4 hex>` (UTC), at most 64 characters. */
+export function makeRunId(now: Date, layer: string, channel: number): string {
+  const iso = now.toISOString() // 2026-11-23T14:22:33.000Z
+  const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`
+  const unit = String(channel).padStart(CHANNEL_DIGITS, '0')
+  const rand = randomBytes(RUN_ID_RANDOM_BYTES).toString('hex')
+  const room = MAX_RUN_ID_LENGTH - stamp.length - unit.length - rand.length - 3
+  const layerPart = (layer.replace(UNSAFE_ID_CHARS, '_').slice(0, Math.max(room, 0)) || 'unit')
+  return `${stamp}-${layerPart}-${unit}-${rand}`.slice(0, MAX_RUN_ID_LENGTH)
+}
+
+/** Throws BAD_PARAM unless `runId` matches RUN_ID_PATTERN (so it cannot name a path outside the history). */
+export function checkRunId(runId: string): void {
+  if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) {
+    throw new DeepVisError('BAD_PARAM', `invalid run id ${JSON.stringify(runId)}: 1-64 characters of A-Z, a-z, 0-9, _ and -`)
+  }
+}
+
+/** PNG data URL of RGB bytes (HWC) of the input's size. */
+async function pngDataUrl(rgb: Uint8Array, spec: InputSpec): Promise<string> {
+  const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), {
+    raw: { width: spec.width, height: spec.height, channels: RGB_CHANNELS },
+  }).png().toBuffer()
+  return PNG_DATA_URL_PREFIX + png.toString('base64')
+}
+
+async function fileDataUrl(file: string): Promise<string | null> {
+  try {
+    return PNG_DATA_URL_PREFIX + (await readFile(file)).toString('base64')
+  } catch {
+    return null
+  }
+}
+
+/** Write `text` to `file` atomically: a temporary name in the same folder, then a rename. */
+async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
+  try {
+    await writeFile(temp, text, { flag: 'wx' })
+    await rename(temp, file)
+  } catch (e) {
+    await rm(temp, { force: true }).catch(() => undefined)
+    throw e
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
+
+function isStoredRun(value: unknown, runId: string): value is StoredRun {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Partial<StoredRun>
+  return v.format === RUN_JSON_FORMAT && v.runId === runId && typeof v.createdAt === 'string' && typeof v.status === 'string'
+}
+
+/** The summary part of a stored run (without format and params). */
+function toSummary(stored: StoredRun): RunSummary {
+  const { format: _format, params: _params, ...summary } = stored
+  return summary
+}
+
+/** JSON number arrays of info.json hold null for non-finite values; bring them back as NaN. */
+function numbers(value: unknown): number[] {
+  return Array.isArray(value) ? value.map((v) => (typeof v === 'number' ? v : NaN)) : []
+}
+
+/**
+ * Create the service. The history folder is created and swept of interrupted runs (sub-folders
+ * without run.json) at once; every method waits for that.
+ * @example const runs = createRunService({ historyDir, engine: host.engine, emit: (c, p) => win.webContents.send(c, p) })
+ */
+export function createRunService({ historyDir, engine, emit, skipbig = false, now = () => new Date() }: RunServiceOptions): RunService {
+  const queue: Job[] = []
+  /** Queued and running jobs by id. */
+  const active = new Map<string, Job>()
+  let pumping: Promise<void> | null = null
+  let disposed = false
+
+  const ready = (async () => {
+    await mkdir(historyDir, { recursive: true })
+    for (const entry of await readdir(historyDir, { withFileTypes: true })) {
+      if (entry.isDirectory() && RUN_ID_PATTERN.test(entry.name) && !existsSync(path.join(historyDir, entry.name, RUN_JSON))) {
+        await rm(path.join(historyDir, entry.name), { recursive: true, force: true })
+      }
+    }
+  })()
+
+  function send<K extends EventChannel>(channel: K, payload: EventMap[K]): void {
+    try {
+      emit(channel, payload)
+    } catch (e) {
+      // A closed window must not end the run.
+      console.error(`[runs] could not send '${channel}':`, e)
+    }
+  }
+
+  function newRunId(params: FindParams): string {
+    for (;;) {
+      const id = makeRunId(now(), params.push_layer, params.push_channel)
+      if (!active.has(id) && !existsSync(path.join(historyDir, id))) return id
+    }
+  }
+
+  function baseSummary(job: Job, modelName: string, backend: string): RunSummary {
+    return {
+      runId: job.runId,
+      status: 'failed',
+      createdAt: job.createdAt,
+      modelName,
+      layer: job.params.push_layer,
+      channel: job.params.push_channel,
+      label: null,
+      preset: job.spec.preset ?? null,
+      maxIter: job.params.max_iter,
+      iterations: 0,
+      metaResult: null,
+      best: null,
+      last: null,
+      majority: null,
+      backend,
+      compareGroup: job.spec.compareGroup ?? null,
+    }
+  }
+
+  function finishedSummary(base: RunSummary, result: OptimizeResult, status: RunStatus): RunSummary {
+    const snap = (s: OptimizeResult['best']): { ii: number; obj: number } | null => (s ? { ii: s.ii, obj: s.obj } : null)
+    return {
+      ...base,
+      status,
+      label: result.target.label,
+      iterations: result.series.ii.length,
+      metaResult: result.metaResult,
+      best: snap(result.best),
+      last: snap(result.last),
+      majority: snap(result.majority),
+      backend: result.backend,
+    }
+  }
+
+  async function execute(job: Job): Promise<RunSummary> {
+    const dir = path.join(historyDir, job.runId)
+    let base = baseSummary(job, '', '')
+    try {
+      const eng = await engine()
+      base = baseSummary(job, eng.modelName, eng.backend)
+      const previewEvery = job.spec.previewEvery ?? DEFAULT_PREVIEW_EVERY
+      const onIteration = async (ev: IterationEvent): Promise<void> => {
+        const progress: RunProgress = {
+          runId: job.runId, ii: ev.ii, maxIter: ev.maxIter, obj: ev.obj, lr: ev.lr, norm: ev.norm, std: ev.std, wallMs: ev.wall_ms,
+        }
+        if (ev.ii % previewEvery === 0 || ev.ii === ev.maxIter - 1) {
+          progress.preview = await pngDataUrl(renderXpm(await ev.image(), eng.inputSpec), eng.inputSpec)
+        }
+        send('run:progress', progress)
+      }
+      const result = await optimizeImage(eng.model, eng.inputSpec, job.params, {
+        backend: eng.backend, signal: job.controller.signal, onIteration,
+      })
+      await saveResults(result, dir + path.sep, {
+        brave: false,
+        skipbig,
+        extra: { app: 'DeepVis Studio', runId: job.runId, model: eng.modelName, preset: base.preset, compareGroup: base.compareGroup },
+      })
+      const summary = finishedSummary(base, result, result.interrupted ? 'stopped' : 'done')
+      const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params }
+      await writeFileAtomic(path.join(dir, RUN_JSON), JSON.stringify(stored, null, 2) + '\n')
+      return summary
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      if (!(e instanceof DeepVisError)) console.error(`[runs] run ${job.runId} failed:`, e)
+      return { ...base, status: 'failed', error: errorText(e) }
+    }
+  }
+
+  async function pump(): Promise<void> {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      const summary = await execute(job)
+      active.delete(job.runId)
+      send('run:done', summary)
+    }
+  }
+
+  function kick(): void {
+    pumping ??= pump().finally(() => {
+      pumping = null
+      if (queue.length > 0) kick()
+    })
+  }
+
+  async function start(spec: RunSpec): Promise<string> {
+    if (disposed) throw new DeepVisError('INTERNAL', 'the run service was disposed (the app is quitting)')
+    await ready
+    const params = resolveParams(spec.params)
+    const eng = await engine()
+    const layer = await eng.model.layerInfo(params.push_layer, [eng.inputSpec.height, eng.inputSpec.width])
+    resolveTarget(layer, params, eng.inputSpec.labels)
+    const job: Job = {
+      runId: newRunId(params), spec, params, createdAt: now().toISOString(), controller: new AbortController(),
+    }
+    active.set(job.runId, job)
+    queue.push(job)
+    kick()
+    return job.runId
+  }
+
+  function stop(runId: string): void {
+    checkRunId(runId)
+    active.get(runId)?.controller.abort()
+  }
+
+  async function readStored(runId: string): Promise<StoredRun | null> {
+    try {
+      const value: unknown = JSON.parse(await readFile(path.join(historyDir, runId, RUN_JSON), 'utf8'))
+      return isStoredRun(value, runId) ? value : null
+    } catch {
+      return null
+    }
+  }
+
+  async function list(): Promise<RunSummary[]> {
+    await ready
+    const entries = await readdir(historyDir, { withFileTypes: true })
+    const stored = await Promise.all(entries
+      .filter((e) => e.isDirectory() && RUN_ID_PATTERN.test(e.name))
+      .map((e) => readStored(e.name)))
+    return stored
+      .filter((s): s is StoredRun => s !== null)
+      .map(toSummary)
+      .sort((a, b) => (a.createdAt === b.createdAt ? b.runId.localeCompare(a.runId) : b.createdAt.localeCompare(a.createdAt)))
+  }
+
+  async function get(runId: string): Promise<RunDetail> {
+    checkRunId(runId)
+    await ready
+    const stored = await readStored(runId)
+    if (!stored) throw new DeepVisError('BAD_PARAM', `no stored run '${runId}'`)
+    const dir = path.join(historyDir, runId)
+    let series: Record<string, unknown> = {}
+    try {
+      const info: unknown = JSON.parse(await readFile(path.join(dir, INFO_JSON), 'utf8'))
+      if (typeof info === 'object' && info !== null && 'series' in info && typeof info.series === 'object' && info.series !== null) {
+        series = info.series as Record<string, unknown>
+      }
+    } catch {
+      // A run.json without a readable info.json: the summary is still worth showing.
+    }
+    const images = {} as RunDetail['images']
+    for (const slot of SNAPSHOT_SLOTS) {
+      const x = stored[slot] ? await fileDataUrl(path.join(dir, `${slot}_X.png`)) : null
+      const xpm = stored[slot] ? await fileDataUrl(path.join(dir, `${slot}_Xpm.png`)) : null
+      images[slot] = x && xpm ? ({ x, xpm } satisfies SnapshotImages) : null
+    }
+    return {
+      ...toSummary(stored),
+      params: stored.params,
+      series: {
+        obj: numbers(series['obj']), norm: numbers(series['norm']), std: numbers(series['std']),
+        lr: numbers(series['lr']), wall_ms: numbers(series['wall_ms']),
+      },
+      images,
+      folder: dir,
+    }
+  }
+
+  async function remove(runId: string): Promise<void> {
+    checkRunId(runId)
+    await ready
+    if (active.has(runId)) throw new DeepVisError('BAD_PARAM', `run '${runId}' is still queued or running; stop it first`)
+    const dir = path.join(historyDir, runId)
+    if (!existsSync(dir)) throw new DeepVisError('BAD_PARAM', `no stored run '${runId}'`)
+    await rm(dir, { recursive: true, force: true })
+  }
+
+  async function whenIdle(): Promise<void> {
+    await ready
+    while (pumping) await pumping
+  }
+
+  function dispose(): void {
+    disposed = true
+    for (const job of active.values()) job.controller.abort()
+  }
+
+  return { start, stop, list, get, delete: remove, whenIdle, dispose }
+}

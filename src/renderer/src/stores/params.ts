@@ -1,0 +1,139 @@
+/**
+ * Params store: every DVT parameter the user edits (all but the unit), the regularizer presets
+ * fetched over the VisApi, and which preset the values came from. Choosing a preset sets the values
+ * (preset over DVT's defaults, as the CLI does); editing any value afterwards marks it "modified".
+ * Every setter clamps to the field's range, so the state is always a valid request.
+ * Shape: `useParamsStore() => { values, presets, presetName, modified, error, loadPresets, applyPreset, setNumber, setLrParam, setLrPolicy, setStartAt, setDirection, setSpatial, reset }`
+ */
+import { acceptHMRUpdate, defineStore } from 'pinia'
+import { ref, shallowRef } from 'vue'
+import type { ErrorCode } from '../../../shared/ipc-contract'
+import type { PresetInfo } from '../../../shared/run-types'
+import type { LrPolicy, StartAt } from '../../../engine/params'
+import { useVisApi } from '../api/vis-api'
+import {
+  clampToField, DEFAULT_EDITABLE_PARAMS, LR_PARAM_DEFAULTS, LR_PARAM_FIELDS, LR_POLICY_KEYS, PARAM_FIELDS,
+  type EditableParams, type NumericParamKey,
+} from '../params/param-fields'
+
+/** An IPC failure as the UI shows it. */
+export interface StoreError {
+  code: ErrorCode
+  message: string
+}
+
+function cloneParams(p: EditableParams): EditableParams {
+  return { ...p, lr_params: { ...p.lr_params }, push_spatial: p.push_spatial ? [p.push_spatial[0], p.push_spatial[1]] : null }
+}
+
+export const useParamsStore = defineStore('params', () => {
+  const api = useVisApi()
+  /** Current parameter values; replaced as a whole on preset/reset, edited only through the setters. */
+  const values = ref<EditableParams>(cloneParams(DEFAULT_EDITABLE_PARAMS))
+  /** Presets offered by the main process. */
+  const presets = shallowRef<PresetInfo[]>([])
+  /** Name of the preset the values came from, or null (DVT defaults). */
+  const presetName = ref<string | null>(null)
+  /** True once a value was edited after choosing the preset (or the defaults). */
+  const modified = ref(false)
+  /** Failure of the last presets:list, or null. */
+  const error = ref<StoreError | null>(null)
+
+  async function loadPresets(): Promise<void> {
+    try {
+      const res = await api['presets:list']()
+      if (res.ok) {
+        presets.value = res.value
+        error.value = null
+      } else {
+        error.value = { code: res.code, message: res.message }
+      }
+    } catch (e) {
+      error.value = { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }
+    }
+  }
+
+  /** Set every value from preset `name` over DVT's defaults; null goes back to the defaults. */
+  function applyPreset(name: string | null): void {
+    const preset = name === null ? null : presets.value.find((p) => p.name === name)
+    if (name !== null && !preset) return
+    const next = cloneParams({ ...DEFAULT_EDITABLE_PARAMS, ...(preset?.params ?? {}) } as EditableParams)
+    // The spatial position is about the unit, not the regularizer: keep the user's.
+    next.push_spatial = values.value.push_spatial
+    values.value = next
+    presetName.value = name
+    modified.value = false
+  }
+
+  /** Back to the chosen preset's values (or the defaults), unmodified. */
+  function reset(): void {
+    applyPreset(presetName.value)
+  }
+
+  function edited(): void {
+    modified.value = true
+  }
+
+  /** Set a numeric parameter, clamped to its range. */
+  function setNumber(key: NumericParamKey, value: number): void {
+    const v = clampToField(PARAM_FIELDS[key], value)
+    if (values.value[key] === v) return
+    values.value[key] = v
+    edited()
+  }
+
+  /** Set one lr-policy parameter (positive, clamped). */
+  function setLrParam(key: string, value: number): void {
+    const field = LR_PARAM_FIELDS[key]
+    if (!field || !LR_POLICY_KEYS[values.value.lr_policy].includes(key)) return
+    const v = clampToField(field, value)
+    if (values.value.lr_params[key] === v) return
+    values.value.lr_params = { ...values.value.lr_params, [key]: v }
+    edited()
+  }
+
+  /** Switch the lr policy, keeping values of shared keys and filling the others with defaults. */
+  function setLrPolicy(policy: LrPolicy): void {
+    if (policy === values.value.lr_policy) return
+    const old = values.value.lr_params
+    const next: Record<string, number> = {}
+    for (const k of LR_POLICY_KEYS[policy]) next[k] = old[k] ?? LR_PARAM_DEFAULTS[k]
+    values.value.lr_policy = policy
+    values.value.lr_params = next
+    edited()
+  }
+
+  function setStartAt(mode: StartAt): void {
+    if (mode === values.value.start_at) return
+    values.value.start_at = mode
+    edited()
+  }
+
+  /** +1 maximizes the unit, −1 minimizes it. */
+  function setDirection(dir: 1 | -1): void {
+    if (dir === values.value.push_dir) return
+    values.value.push_dir = dir
+    edited()
+  }
+
+  /**
+   * Set the (y, x) position of a conv unit, clamped to the map size; null = the centre.
+   * Not a regularizer: does not mark the preset modified.
+   */
+  function setSpatial(pos: [number, number] | null, size: [number, number] | null = null): void {
+    if (pos === null) {
+      values.value.push_spatial = null
+      return
+    }
+    const clamp = (v: number, n: number | undefined): number =>
+      Math.max(0, Math.min(n === undefined ? Number.MAX_SAFE_INTEGER : n - 1, Math.round(Number.isFinite(v) ? v : 0)))
+    values.value.push_spatial = [clamp(pos[0], size?.[0]), clamp(pos[1], size?.[1])]
+  }
+
+  return {
+    values, presets, presetName, modified, error,
+    loadPresets, applyPreset, reset, setNumber, setLrParam, setLrPolicy, setStartAt, setDirection, setSpatial,
+  }
+})
+
+if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useParamsStore, import.meta.hot))

@@ -1,0 +1,325 @@
+/**
+ * The run service on the REAL embedded model (resources/models/deepvis-shapes, wasm backend) with
+ * short runs: progress streamed in order with previews every N, the CLI's files plus run.json in the
+ * run folder, list/get/delete, stop keeping a complete 'stopped' entry, the one-at-a-time queue, bad
+ * targets refused up front with their code, failures during a run as 'failed' summaries, run ids that
+ * cannot escape the history folder, and interrupted folders (no run.json) ignored and swept.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { initBackend } from '../../src/engine/node/backends.ts'
+import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
+import type { FindParams } from '../../src/engine/params.ts'
+import { checkRunId, createRunService, makeRunId, RUN_JSON, type RunEngine, type RunService } from '../../src/main/run-service.ts'
+import type { EventChannel, EventMap } from '../../src/shared/ipc-contract.ts'
+import { RUN_ID_PATTERN } from '../../src/shared/ipc-schemas.ts'
+import type { RunProgress, RunSpec, RunSummary } from '../../src/shared/run-types.ts'
+
+const MAX_ITER = 12
+const PREVIEW_EVERY = 4
+const PNG_PREFIX = 'data:image/png;base64,'
+
+let loaded: LoadedModel
+let root: string
+let backend: string
+
+beforeAll(async () => {
+  backend = (await initBackend('wasm')).name
+  loaded = await loadModelFolder(DEFAULT_MODEL_DIR)
+  root = await mkdtemp(path.join(tmpdir(), 'deepvis-runs-'))
+})
+
+afterAll(async () => {
+  loaded?.model.dispose()
+  await rm(root, { recursive: true, force: true })
+})
+
+type Event = { [K in EventChannel]: { channel: K; payload: EventMap[K] } }[EventChannel]
+
+interface Harness {
+  service: RunService
+  events: Event[]
+  dir: string
+  progress(runId: string): RunProgress[]
+  done(runId: string): RunSummary
+}
+
+let harnessCount = 0
+
+/** A service over its own history folder, recording every event. */
+async function harness(opts: { dir?: string; onEvent?: (e: Event, service: RunService) => void; now?: () => Date } = {}): Promise<Harness> {
+  const dir = opts.dir ?? path.join(root, `h${harnessCount++}`)
+  const events: Event[] = []
+  const engine = async (): Promise<RunEngine> => ({ model: loaded.model, inputSpec: loaded.inputSpec, backend, modelName: loaded.name })
+  const service: RunService = createRunService({
+    historyDir: dir,
+    engine,
+    now: opts.now,
+    emit: (channel, payload) => {
+      const e = { channel, payload } as Event
+      events.push(e)
+      opts.onEvent?.(e, service)
+    },
+  })
+  return {
+    service,
+    events,
+    dir,
+    progress: (runId) => events.flatMap((e) => (e.channel === 'run:progress' && e.payload.runId === runId ? [e.payload] : [])),
+    done: (runId) => {
+      const d = events.filter((e) => e.channel === 'run:done' && e.payload.runId === runId)
+      expect(d, `one run:done for ${runId}`).toHaveLength(1)
+      return d[0].payload as RunSummary
+    },
+  }
+}
+
+function spec(over: Partial<FindParams> = {}, extra: Partial<RunSpec> = {}): RunSpec {
+  return {
+    params: {
+      start_at: 'mean_plus_rand', rand_seed: 0, push_layer: 'logits', push_channel: 2, push_spatial: null, push_dir: 1,
+      decay: 0.0001, blur_radius: 1, blur_every: 4, small_val_percentile: 0, small_norm_percentile: 0,
+      px_benefit_percentile: 0, px_abs_benefit_percentile: 0, lr_policy: 'constant', lr_params: { lr: 100 },
+      max_iter: MAX_ITER, ...over,
+    },
+    previewEvery: PREVIEW_EVERY,
+    ...extra,
+  }
+}
+
+describe('run service: one run', () => {
+  let h: Harness
+  let runId: string
+
+  beforeAll(async () => {
+    h = await harness()
+    runId = await h.service.start(spec({}, { preset: 'yosinski-3', compareGroup: 'g1' }))
+    await h.service.whenIdle()
+  })
+
+  it('returns an id of the documented form', () => {
+    expect(runId).toMatch(/^\d{8}-\d{6}-logits-0002-[0-9a-f]{4}$/)
+    expect(runId).toMatch(RUN_ID_PATTERN)
+  })
+
+  it('streams one progress event per iteration, in order, before run:done', () => {
+    const progress = h.progress(runId)
+    expect(progress.map((p) => p.ii)).toEqual([...Array(MAX_ITER).keys()])
+    for (const p of progress) {
+      expect(p.maxIter).toBe(MAX_ITER)
+      expect(Number.isFinite(p.obj) && Number.isFinite(p.norm) && Number.isFinite(p.std) && p.wallMs >= 0).toBe(true)
+      expect(p.lr).toBe(100)
+    }
+    expect(h.events.at(-1)?.channel).toBe('run:done')
+    expect(h.events.filter((e) => e.channel === 'run:done')).toHaveLength(1)
+  })
+
+  it('sends a preview PNG every previewEvery iterations and at the last one', async () => {
+    const progress = h.progress(runId)
+    expect(progress.filter((p) => p.preview).map((p) => p.ii)).toEqual([0, 4, 8, MAX_ITER - 1])
+    const first = progress[0].preview!
+    expect(first.startsWith(PNG_PREFIX)).toBe(true)
+    const meta = await sharp(Buffer.from(first.slice(PNG_PREFIX.length), 'base64')).metadata()
+    expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', 64, 64, 3])
+    // The image changes while the optimization runs.
+    expect(progress[8].preview).not.toBe(first)
+  })
+
+  it('ends with a done summary that matches the stream', () => {
+    const done = h.done(runId)
+    const last = h.progress(runId).at(-1)!
+    expect(done).toMatchObject({
+      runId, status: 'done', layer: 'logits', channel: 2, label: loaded.inputSpec.labels![2], preset: 'yosinski-3',
+      compareGroup: 'g1', maxIter: MAX_ITER, iterations: MAX_ITER, backend, modelName: loaded.name,
+      last: { ii: MAX_ITER - 1, obj: last.obj },
+    })
+    expect(done.metaResult).toMatch(/^Metaresult: /)
+    expect(done.best!.obj).toBeGreaterThanOrEqual(Math.max(...h.progress(runId).map((p) => p.obj)) - 1e-6)
+    expect(done.error).toBeUndefined()
+  })
+
+  it("stores the CLI's files plus run.json in <historyDir>/<runId>/, and nothing else", async () => {
+    const folder = path.join(h.dir, runId)
+    const info = JSON.parse(await readFile(path.join(folder, 'info.json'), 'utf8')) as { files: string[]; params: FindParams; extra: Record<string, unknown> }
+    expect(info.files).toEqual(expect.arrayContaining(['best_X.png', 'best_Xpm.png', 'last_X.png', 'last_Xpm.png', 'info.txt', 'x0.npy', 'best.npy', 'last.npy', 'info.json']))
+    expect((await readdir(folder)).sort()).toEqual([...info.files, RUN_JSON].sort())
+    expect(info.params.max_iter).toBe(MAX_ITER)
+    expect(info.extra).toMatchObject({ runId, preset: 'yosinski-3' })
+    const stored = JSON.parse(await readFile(path.join(folder, RUN_JSON), 'utf8')) as Record<string, unknown>
+    expect(stored).toMatchObject({ ...h.done(runId), format: 'deepvis-run@1', params: { push_layer: 'logits', max_iter: MAX_ITER } })
+  })
+
+  it('get returns the series of info.json and the images as data URLs', async () => {
+    const detail = await h.service.get(runId)
+    const info = JSON.parse(await readFile(path.join(h.dir, runId, 'info.json'), 'utf8')) as { series: { obj: number[] } }
+    expect(detail.series.obj).toEqual(info.series.obj)
+    expect(detail.series.obj).toHaveLength(MAX_ITER)
+    expect(detail.series.lr).toHaveLength(MAX_ITER)
+    expect(detail.series.obj.at(-1)).toBeCloseTo(h.progress(runId).at(-1)!.obj, 4)
+    expect(detail.images.best?.x.startsWith(PNG_PREFIX)).toBe(true)
+    expect(detail.images.best?.xpm).toBe(PNG_PREFIX + (await readFile(path.join(h.dir, runId, 'best_Xpm.png'))).toString('base64'))
+    expect(detail.images.last?.xpm.startsWith(PNG_PREFIX)).toBe(true)
+    expect(detail.images.majority === null).toBe(detail.majority === null)
+    expect(detail.params.max_iter).toBe(MAX_ITER)
+    expect(detail.folder).toBe(path.join(h.dir, runId))
+  })
+
+  it('leaks no tensors', async () => {
+    const before = tf.memory().numTensors
+    const id = await h.service.start(spec({ max_iter: 3 }))
+    await h.service.whenIdle()
+    expect(h.done(id).status).toBe('done')
+    expect(tf.memory().numTensors).toBe(before)
+  })
+})
+
+describe('run service: history', () => {
+  it('lists newest first, gets, and deletes exactly one folder', async () => {
+    let t = Date.UTC(2026, 10, 23, 14, 22, 33)
+    const h = await harness({ now: () => new Date((t += 1000)) })
+    const a = await h.service.start(spec({ max_iter: 3, push_channel: 1 }))
+    const b = await h.service.start(spec({ max_iter: 3, push_channel: 3 }))
+    await h.service.whenIdle()
+    expect(a.slice(0, 15)).toBe('20261123-142234')
+    const list = await h.service.list()
+    expect(list.map((s) => s.runId)).toEqual([b, a])
+    expect(list[0]).toEqual(h.done(b))
+    await h.service.delete(a)
+    expect(existsSync(path.join(h.dir, a))).toBe(false)
+    expect(existsSync(path.join(h.dir, b, RUN_JSON))).toBe(true)
+    expect((await h.service.list()).map((s) => s.runId)).toEqual([b])
+    await expect(h.service.get(a)).rejects.toMatchObject({ code: 'BAD_PARAM' })
+    await expect(h.service.delete(a)).rejects.toMatchObject({ code: 'BAD_PARAM' })
+  })
+
+  it('ignores a folder without run.json, and sweeps it when a service starts', async () => {
+    const dir = path.join(root, 'sweep')
+    const leftover = path.join(dir, '20260101-000000-logits-0001-dead')
+    const foreign = path.join(dir, 'not a run.d')
+    await mkdir(leftover, { recursive: true })
+    await mkdir(foreign, { recursive: true })
+    await writeFile(path.join(leftover, 'info.json'), '{}')
+    const h = await harness({ dir })
+    expect(await h.service.list()).toEqual([])
+    expect(existsSync(leftover)).toBe(false)
+    expect(existsSync(foreign)).toBe(true) // not a run folder: left alone
+    // One appearing later (a run being written) is ignored, not deleted.
+    const late = path.join(dir, '20260101-000000-logits-0001-beef')
+    await mkdir(late)
+    expect(await h.service.list()).toEqual([])
+    expect(existsSync(late)).toBe(true)
+    // A corrupt run.json is ignored too.
+    await writeFile(path.join(late, RUN_JSON), '{ not json')
+    expect(await h.service.list()).toEqual([])
+  })
+
+  it.each(['../x', '..', '../../etc', 'a/b', 'a\\b', '.', '', 'x'.repeat(65)])('refuses the run id %j everywhere', async (bad) => {
+    const h = await harness({ dir: path.join(root, 'ids', 'history') })
+    const outside = path.join(root, 'ids', 'x')
+    await mkdir(outside, { recursive: true })
+    await writeFile(path.join(outside, RUN_JSON), '{}')
+    await expect(h.service.get(bad)).rejects.toMatchObject({ code: 'BAD_PARAM' })
+    await expect(h.service.delete(bad)).rejects.toMatchObject({ code: 'BAD_PARAM' })
+    expect(() => h.service.stop(bad)).toThrow(expect.objectContaining({ code: 'BAD_PARAM' }))
+    expect(existsSync(path.join(outside, RUN_JSON))).toBe(true)
+  })
+})
+
+describe('run service: stop, queue, failures', () => {
+  it('stop ends a run early, marked stopped, with a complete entry', async () => {
+    const STOP_AT = 2
+    const h = await harness({
+      onEvent: (e, service) => {
+        if (e.channel === 'run:progress' && e.payload.ii === STOP_AT) service.stop(e.payload.runId)
+      },
+    })
+    const id = await h.service.start(spec({ max_iter: 500 }))
+    await h.service.whenIdle()
+    const done = h.done(id)
+    expect(done).toMatchObject({ status: 'stopped', iterations: STOP_AT + 1, maxIter: 500, last: { ii: STOP_AT } })
+    expect(h.progress(id)).toHaveLength(STOP_AT + 1)
+    const info = JSON.parse(await readFile(path.join(h.dir, id, 'info.json'), 'utf8')) as { interrupted: boolean }
+    expect(info.interrupted).toBe(true)
+    expect((await h.service.list()).map((s) => [s.runId, s.status])).toEqual([[id, 'stopped']])
+    expect((await h.service.get(id)).series.obj).toHaveLength(STOP_AT + 1)
+  })
+
+  it('queues a second run: both ids at once, the second runs after the first is done', async () => {
+    const h = await harness()
+    const a = await h.service.start(spec({ max_iter: 4 }))
+    const b = await h.service.start(spec({ max_iter: 4, push_channel: 0 }))
+    expect(a).not.toBe(b)
+    // Nothing of b has run yet when it is queued.
+    expect(h.progress(b)).toEqual([])
+    await h.service.whenIdle()
+    const order = h.events.map((e) => `${e.channel}:${e.payload.runId === a ? 'a' : 'b'}`)
+    expect(order).toEqual([...Array(4).fill('run:progress:a'), 'run:done:a', ...Array(4).fill('run:progress:b'), 'run:done:b'])
+    expect([h.done(a).status, h.done(b).status]).toEqual(['done', 'done'])
+  })
+
+  it('a stopped queued run still leaves a complete one-iteration entry', async () => {
+    const h = await harness()
+    const a = await h.service.start(spec({ max_iter: 4 }))
+    const b = await h.service.start(spec({ max_iter: 50 }))
+    h.service.stop(b)
+    await h.service.whenIdle()
+    expect(h.done(a).status).toBe('done')
+    expect(h.done(b)).toMatchObject({ status: 'stopped', iterations: 1 })
+    expect(existsSync(path.join(h.dir, b, RUN_JSON))).toBe(true)
+  })
+
+  it('refuses a bad layer, unit or parameter up front with its code, creating nothing', async () => {
+    const h = await harness()
+    await expect(h.service.start(spec({ push_layer: 'no_such_layer' }))).rejects.toMatchObject({ code: 'BAD_LAYER' })
+    await expect(h.service.start(spec({ push_channel: 999 }))).rejects.toMatchObject({ code: 'BAD_UNIT' })
+    await expect(h.service.start(spec({ decay: 2 }))).rejects.toMatchObject({ code: 'BAD_PARAM' })
+    await h.service.whenIdle()
+    expect(h.events).toEqual([])
+    expect(await readdir(h.dir)).toEqual([])
+  })
+
+  it('a run failing while it executes ends as a failed summary, stores nothing, and the queue goes on', async () => {
+    const h = await harness()
+    // The blur kernel check happens inside the engine loop, after the target was accepted.
+    const bad = await h.service.start(spec({ blur_radius: 1000, blur_every: 1 }))
+    const good = await h.service.start(spec({ max_iter: 2 }))
+    await h.service.whenIdle()
+    expect(h.done(bad)).toMatchObject({ status: 'failed', iterations: 0, error: expect.stringContaining('blur_radius') })
+    expect(existsSync(path.join(h.dir, bad))).toBe(false)
+    expect(h.done(good).status).toBe('done')
+    expect((await h.service.list()).map((s) => s.runId)).toEqual([good])
+  })
+
+  it('a failing engine (no model) is refused with its code', async () => {
+    const service = createRunService({
+      historyDir: path.join(root, 'nomodel'),
+      engine: () => Promise.reject(Object.assign(new Error('no model.json'), { code: 'BAD_MODEL' })),
+      emit: () => undefined,
+    })
+    await expect(service.start(spec())).rejects.toMatchObject({ code: 'BAD_MODEL' })
+  })
+
+  it('refuses to delete a run that is still active', async () => {
+    const h = await harness()
+    const id = await h.service.start(spec({ max_iter: 3 }))
+    await expect(h.service.delete(id)).rejects.toMatchObject({ code: 'BAD_PARAM', message: expect.stringContaining('stop it first') })
+    await h.service.whenIdle()
+    await h.service.delete(id)
+    expect(await h.service.list()).toEqual([])
+  })
+})
+
+describe('makeRunId / checkRunId', () => {
+  it('keeps ids within 64 safe characters whatever the layer name', () => {
+    const id = makeRunId(new Date(Date.UTC(2026, 10, 23, 14, 22, 33)), 'loss3/classifier '.repeat(10), 12345)
+    expect(id).toMatch(RUN_ID_PATTERN)
+    expect(id.startsWith('20261123-142233-loss3_classifier_')).toBe(true)
+    expect(id).toMatch(/-12345-[0-9a-f]{4}$/)
+    expect(() => checkRunId(id)).not.toThrow()
+  })
+})
