@@ -1,0 +1,313 @@
+/**
+ * Headless web mode: the built renderer served over HTTP, talking to the same engine host as the
+ * Electron app over a WebSocket (for remote GPU servers and end-to-end tests).
+ * - Every HTTP request and the WebSocket upgrade need the random access token: `?token=…` on the
+ *   page URL; the page answer also sets it as an HttpOnly, SameSite=Strict cookie so that the
+ *   page's own assets (`./assets/…`) load without it. Anything else gets 403.
+ * - Static files only from `rendererDir`, no directory traversal; '/' serves index.html.
+ * - WebSocket messages: `{id, channel, payload}` → `{id, result: IpcResult}`; engine events are
+ *   pushed to every connected page as `{event, payload}`. Payloads go through the same schema
+ *   validation and error wrapping as Electron IPC (`invokeHandler` of src/main/ipc.ts).
+ * - The same strict CSP as the Electron renderer, with `connect-src` opened to this server's
+ *   WebSocket only. Binds to 127.0.0.1 unless told otherwise.
+ * Shape: `startWebServer(options) => Promise<{url, port, token, close()}>`
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { WebSocket, WebSocketServer } from 'ws'
+import type { BackendChoice } from '../engine/node/backends.ts'
+import { createEngineHost } from '../main/engine-host.ts'
+import { invokeHandler } from '../main/ipc.ts'
+import { INVOKE_CHANNELS, type EventChannel, type EventMap, type InvokeChannel, type IpcResult } from '../shared/ipc-contract.ts'
+
+/** The repository root (this file is src/web/server.ts). */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+/** The built renderer (`electron-vite build`). */
+export const DEFAULT_RENDERER_DIR = path.join(ROOT, 'out', 'renderer')
+/** The embedded default model. */
+export const DEFAULT_MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
+/** Path of the WebSocket endpoint. */
+export const WS_PATH = '/ws'
+/** Name of the cookie that carries the token for the page's own requests. */
+const TOKEN_COOKIE = 'deepvis_token'
+/** Largest WebSocket message accepted (a RunSpec is far smaller). */
+const MAX_MESSAGE_BYTES = 1 << 20
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.wasm': 'application/wasm',
+  '.txt': 'text/plain; charset=utf-8',
+}
+
+export interface WebServerOptions {
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number
+  /** Interface to bind; default 127.0.0.1 (local only). */
+  host?: string
+  /** Folder of the model to load. Default: the embedded deepvis-shapes model. */
+  modelDir?: string
+  /** Backend to start. Default 'auto'. */
+  backend?: BackendChoice
+  /** Folder of the run history. */
+  historyDir: string
+  /** Folder of the built renderer (holds index.html). Default out/renderer. */
+  rendererDir?: string
+  /** Access token; default 24 random bytes (base64url). */
+  token?: string
+}
+
+export interface WebServer {
+  /** The page URL, token included: open this. */
+  url: string
+  port: number
+  token: string
+  /** Stop serving, drop the connections and dispose the engine. */
+  close(): Promise<void>
+}
+
+/**
+ * The renderer's CSP (see contentSecurityPolicy in src/main/index.ts, which cannot be imported
+ * here: that module starts Electron) with `connect-src` opened to `wsOrigin`.
+ */
+export function webContentSecurityPolicy(wsOrigin: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    `connect-src 'self' ${wsOrigin}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ')
+}
+
+function sameToken(given: string | null | undefined, token: string): boolean {
+  if (!given) return false
+  const a = Buffer.from(given)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+function cookieToken(header: string | undefined): string | null {
+  if (!header) return null
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) return part.slice(eq + 1).trim()
+  }
+  return null
+}
+
+/** The token of a request: `?token=` first, else the cookie. */
+function requestToken(req: http.IncomingMessage, url: URL): string | null {
+  return url.searchParams.get('token') ?? cookieToken(req.headers.cookie)
+}
+
+/**
+ * The file under `root` a URL path names, or null when it is malformed, has a '..' segment or a
+ * backslash, or would leave `root`.
+ * '/' is index.html.
+ */
+export function resolveStaticPath(root: string, urlPath: string): string | null {
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(urlPath)
+  } catch {
+    return null
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return null
+  if (decoded.split('/').includes('..')) return null
+  if (decoded === '/' || decoded === '') decoded = '/index.html'
+  const base = path.resolve(root)
+  const file = path.resolve(base, '.' + path.posix.normalize(decoded))
+  if (!file.startsWith(base + path.sep)) return null
+  return file
+}
+
+function failure(code: 'BAD_PAYLOAD' | 'FORBIDDEN', message: string): IpcResult<never> {
+  return { ok: false, code, message }
+}
+
+/**
+ * Start the engine and the server.
+ * @example const s = await startWebServer({ historyDir }); console.log(s.url); … await s.close()
+ */
+export async function startWebServer({
+  port = 0,
+  host = '127.0.0.1',
+  modelDir = DEFAULT_MODEL_DIR,
+  backend = 'auto',
+  historyDir,
+  rendererDir = DEFAULT_RENDERER_DIR,
+  token = randomBytes(24).toString('base64url'),
+}: WebServerOptions): Promise<WebServer> {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES })
+
+  function broadcast<K extends EventChannel>(event: K, payload: EventMap[K]): void {
+    const text = JSON.stringify({ event, payload })
+    for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(text)
+  }
+
+  const engine = createEngineHost({
+    modelDir,
+    backend,
+    historyDir,
+    missingModelHint: "Create it with 'npm run train-default-model'.",
+    emit: broadcast,
+  })
+  void engine.start()
+
+  // Known once listening (port 0 picks one).
+  let hostPort = ''
+  let csp = ''
+
+  async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n')
+      return
+    }
+    const file = resolveStaticPath(rendererDir, url.pathname)
+    if (file === null) {
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('forbidden\n')
+      return
+    }
+    let body: Buffer
+    try {
+      if (!(await stat(file)).isFile()) throw new Error('not a file')
+      body = await readFile(file)
+    } catch {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n')
+      return
+    }
+    const ext = path.extname(file).toLowerCase()
+    const headers: http.OutgoingHttpHeaders = {
+      'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
+      'Content-Security-Policy': csp,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+    }
+    if (ext === '.html') {
+      // The <meta> CSP of index.html is enforced too: open its connect-src to the WebSocket as well.
+      body = Buffer.from(body.toString('utf8').replace("connect-src 'self'", `connect-src 'self' ws://${hostPort}`))
+      if (sameToken(url.searchParams.get('token'), token)) {
+        headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`
+      }
+    }
+    headers['Content-Length'] = body.length
+    res.writeHead(200, headers)
+    res.end(req.method === 'HEAD' ? undefined : body)
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (!sameToken(requestToken(req, url), token)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('forbidden: open the URL with its ?token=\n')
+      return
+    }
+    serveStatic(req, res, url).catch((e: unknown) => {
+      console.error('[web] request failed:', e)
+      if (!res.headersSent) res.writeHead(500).end()
+      else res.destroy()
+    })
+  })
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const origin = req.headers.origin
+    let sameOrigin = true
+    if (origin !== undefined) {
+      try {
+        sameOrigin = new URL(origin).host === req.headers.host
+      } catch {
+        sameOrigin = false
+      }
+    }
+    if (url.pathname !== WS_PATH || !sameOrigin || !sameToken(requestToken(req, url), token)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+  })
+
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => {
+      void answer(ws, isBinary ? null : data.toString())
+    })
+  })
+
+  async function answer(ws: WebSocket, text: string | null): Promise<void> {
+    let id: unknown = null
+    let result: IpcResult<unknown>
+    let msg: unknown = undefined
+    try {
+      msg = text === null ? undefined : JSON.parse(text)
+    } catch {
+      // answered below as BAD_PAYLOAD
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+      result = failure('BAD_PAYLOAD', 'messages are JSON objects {id, channel, payload}')
+    } else {
+      const m = msg as { id?: unknown; channel?: unknown; payload?: unknown }
+      id = typeof m.id === 'number' || typeof m.id === 'string' ? m.id : null
+      if (id === null) result = failure('BAD_PAYLOAD', 'a message needs an id (number or string)')
+      else if (typeof m.channel !== 'string' || !(INVOKE_CHANNELS as readonly string[]).includes(m.channel)) {
+        result = failure('BAD_PAYLOAD', `unknown channel '${String(m.channel)}'`)
+      } else {
+        result = await invokeHandler(m.channel as InvokeChannel, engine.handlers, [m.payload])
+      }
+    }
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ id, result }))
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const actualPort = (server.address() as AddressInfo).port
+  hostPort = `${host.includes(':') ? `[${host}]` : host}:${actualPort}`
+  csp = webContentSecurityPolicy(`ws://${hostPort}`)
+
+  let closing: Promise<void> | null = null
+  return {
+    url: `http://${hostPort}/?token=${encodeURIComponent(token)}`,
+    port: actualPort,
+    token,
+    close() {
+      closing ??= (async () => {
+        for (const client of wss.clients) client.terminate()
+        await new Promise<void>((resolve) => wss.close(() => resolve()))
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        })
+        engine.dispose()
+      })()
+      return closing
+    },
+  }
+}

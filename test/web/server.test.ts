@@ -1,0 +1,207 @@
+/**
+ * Headless web mode end to end: the server on port 0 with the real embedded model (cpu backend),
+ * a temp history folder and a tiny renderer folder (no build needed). HTTP: the token guard, the
+ * cookie for the page's assets, CSP, content types and path traversal. WebSocket (a real `ws`
+ * client): model:info, BAD_PAYLOAD for bad payloads and unknown channels, a 5-iteration run
+ * streaming run:progress and run:done, then runs:list showing it.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { resolveStaticPath, startWebServer, type WebServer } from '../../src/web/server.ts'
+import type { IpcResult } from '../../src/shared/ipc-contract.ts'
+
+const MODEL_DIR = path.resolve(import.meta.dirname, '../../resources/models/deepvis-shapes')
+const META_CSP = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; connect-src 'self'; script-src 'self'">`
+
+/** GET with a raw path (fetch would normalize '..' away). */
+function get(port: number, rawPath: string, headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: rawPath, method: 'GET', headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+interface Client {
+  call(channel: string, payload?: unknown): Promise<IpcResult<unknown>>
+  events: { event: string; payload: unknown }[]
+  waitFor(pred: (e: { event: string; payload: unknown }) => boolean, ms?: number): Promise<{ event: string; payload: unknown }>
+  ws: WebSocket
+}
+
+async function connect(url: string): Promise<Client> {
+  const ws = new WebSocket(url)
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  let nextId = 1
+  const pending = new Map<unknown, (r: IpcResult<unknown>) => void>()
+  const events: { event: string; payload: unknown }[] = []
+  const waiters: (() => void)[] = []
+  ws.on('message', (data) => {
+    const msg = JSON.parse(data.toString()) as { id?: unknown; result?: IpcResult<unknown>; event?: string; payload?: unknown }
+    if (msg.event !== undefined) {
+      events.push({ event: msg.event, payload: msg.payload })
+      for (const w of waiters.splice(0)) w()
+    } else {
+      pending.get(msg.id)?.(msg.result as IpcResult<unknown>)
+      pending.delete(msg.id)
+    }
+  })
+  return {
+    ws,
+    events,
+    call(channel, payload) {
+      const id = nextId++
+      return new Promise((resolve) => {
+        pending.set(id, resolve)
+        ws.send(JSON.stringify({ id, channel, payload }))
+      })
+    },
+    async waitFor(pred, ms = 60_000) {
+      const deadline = Date.now() + ms
+      for (;;) {
+        const hit = events.find(pred)
+        if (hit) return hit
+        if (Date.now() > deadline) throw new Error('event not seen in time')
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve)
+          setTimeout(resolve, 200)
+        })
+      }
+    },
+  }
+}
+
+describe('web server', () => {
+  let tmp: string
+  let rendererDir: string
+  let server: WebServer
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-web-'))
+    rendererDir = path.join(tmp, 'renderer')
+    mkdirSync(path.join(rendererDir, 'assets'), { recursive: true })
+    writeFileSync(path.join(rendererDir, 'index.html'), `<!doctype html><html><head>${META_CSP}</head><body>hello deepvis</body></html>`)
+    writeFileSync(path.join(rendererDir, 'assets', 'app.js'), 'console.log(1)\n')
+    writeFileSync(path.join(rendererDir, 'assets', 'app.css'), 'body{}\n')
+    writeFileSync(path.join(tmp, 'secret.txt'), 'top secret\n')
+    server = await startWebServer({ modelDir: MODEL_DIR, backend: 'cpu', historyDir: path.join(tmp, 'history'), rendererDir })
+  })
+
+  afterAll(async () => {
+    await server?.close()
+    rmSync(tmp, { recursive: true, force: true })
+  })
+
+  it('binds to 127.0.0.1 and prints a URL with the token', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${encodeURIComponent(server.token)}`)
+    expect(server.token.length).toBeGreaterThanOrEqual(32)
+  })
+
+  it('refuses requests without the right token (403)', async () => {
+    expect((await get(server.port, '/')).status).toBe(403)
+    expect((await get(server.port, '/index.html?token=wrong')).status).toBe(403)
+    expect((await get(server.port, '/assets/app.js')).status).toBe(403)
+    expect((await get(server.port, '/', { Cookie: 'deepvis_token=nope' })).status).toBe(403)
+  })
+
+  it('serves index.html for / with the token, the CSP header and the token cookie', async () => {
+    const res = await get(server.port, `/?token=${server.token}`)
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(res.body).toContain('hello deepvis')
+    const wsOrigin = `ws://127.0.0.1:${server.port}`
+    expect(res.headers['content-security-policy']).toContain(`connect-src 'self' ${wsOrigin}`)
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'")
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'")
+    expect(res.body).toContain(`connect-src 'self' ${wsOrigin}`)
+    const cookie = String(res.headers['set-cookie'])
+    expect(cookie).toContain(`deepvis_token=${server.token}`)
+    expect(cookie).toContain('HttpOnly')
+    // The page's assets load with the cookie alone, with their content types.
+    const js = await get(server.port, '/assets/app.js', { Cookie: `deepvis_token=${server.token}` })
+    expect(js.status).toBe(200)
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    const css = await get(server.port, `/assets/app.css?token=${server.token}`)
+    expect(css.headers['content-type']).toBe('text/css; charset=utf-8')
+    expect((await get(server.port, `/assets/missing.js?token=${server.token}`)).status).toBe(404)
+    expect((await get(server.port, `/assets?token=${server.token}`)).status).toBe(404)
+  })
+
+  it('refuses path traversal', async () => {
+    for (const p of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%5csecret.txt', '/%00']) {
+      const res = await get(server.port, `${p}${p.includes('?') ? '&' : '?'}token=${server.token}`)
+      expect(res.status, p).not.toBe(200)
+      expect(res.body).not.toContain('top secret')
+    }
+    expect(resolveStaticPath('/srv/r', '/../etc/passwd')).toBeNull()
+    expect(resolveStaticPath('/srv/r', '/%2e%2e/etc/passwd')).toBeNull()
+    expect(resolveStaticPath('/srv/r', '/')).toBe(path.resolve('/srv/r/index.html'))
+  })
+
+  it('refuses a WebSocket without the token or from another origin', async () => {
+    const port = server.port
+    for (const [url, origin] of [
+      [`ws://127.0.0.1:${port}/ws`, undefined],
+      [`ws://127.0.0.1:${port}/ws?token=bad`, undefined],
+      [`ws://127.0.0.1:${port}/ws?token=${server.token}`, 'http://evil.example'],
+    ] as const) {
+      const ws = new WebSocket(url, origin ? { origin } : {})
+      const outcome = await new Promise<string>((resolve) => {
+        ws.once('open', () => resolve('open'))
+        ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)))
+        ws.once('error', () => resolve('error'))
+      })
+      ws.terminate()
+      expect(outcome, url).not.toBe('open')
+    }
+  })
+
+  it('answers the contract over a real WebSocket: model:info, BAD_PAYLOAD, a run with events, runs:list', async () => {
+    const client = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`)
+    try {
+      const info = await client.call('model:info')
+      expect(info).toMatchObject({ ok: true, value: { backend: 'cpu', format: 'layers-model' } })
+
+      expect(await client.call('run:start', { params: { push_layer: 'logits' } })).toMatchObject({ ok: false, code: 'BAD_PAYLOAD' })
+      expect(await client.call('run:start', 'nonsense')).toMatchObject({ ok: false, code: 'BAD_PAYLOAD' })
+      expect(await client.call('no:such')).toMatchObject({ ok: false, code: 'BAD_PAYLOAD' })
+      client.ws.send('not json')
+      await expect(client.call('run:start', { params: { push_layer: 'nope', push_channel: 0 } })).resolves.toMatchObject({ ok: false, code: 'BAD_LAYER' })
+
+      const started = await client.call('run:start', { params: { push_layer: 'logits', push_channel: 3, max_iter: 5 }, previewEvery: 2 })
+      expect(started.ok).toBe(true)
+      const runId = (started as { ok: true; value: { runId: string } }).value.runId
+      const done = await client.waitFor((e) => e.event === 'run:done' && (e.payload as { runId: string }).runId === runId)
+      expect(done.payload).toMatchObject({ runId, status: 'done', iterations: 5, layer: 'logits' })
+      const progress = client.events.filter((e) => e.event === 'run:progress' && (e.payload as { runId: string }).runId === runId)
+      expect(progress.length).toBeGreaterThan(0)
+      expect(progress.some((e) => typeof (e.payload as { preview?: string }).preview === 'string')).toBe(true)
+
+      const list = await client.call('runs:list')
+      expect(list.ok).toBe(true)
+      expect((list as { ok: true; value: { runId: string }[] }).value.map((r) => r.runId)).toContain(runId)
+    } finally {
+      client.ws.close()
+    }
+  })
+
+  it('closes cleanly (idempotent)', async () => {
+    const s = await startWebServer({ modelDir: MODEL_DIR, backend: 'cpu', historyDir: path.join(tmp, 'history2'), rendererDir })
+    const client = await connect(`ws://127.0.0.1:${s.port}/ws?token=${s.token}`)
+    const closed = new Promise<void>((resolve) => client.ws.once('close', () => resolve()))
+    await Promise.all([s.close(), s.close()])
+    await closed
+    await expect(get(s.port, `/?token=${s.token}`)).rejects.toThrow()
+  })
+})
