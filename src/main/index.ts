@@ -19,6 +19,9 @@ import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent, Session } fro
 import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
 import { createEngineHost } from './engine-host.ts'
 import { registerIpc } from './ipc.ts'
+import { contentSecurityPolicy } from '../shared/csp.ts'
+
+export { contentSecurityPolicy }
 import type { Emit } from './run-service.ts'
 
 /** Folder of the built main bundle (out/main); preload and renderer are built next to it. */
@@ -59,29 +62,6 @@ export function windowOptions(preloadPath: string, { iconPath }: { iconPath?: st
       spellcheck: false,
     },
   }
-}
-
-/**
- * The Content-Security-Policy of the renderer: only the app's own scripts, styles and
- * connections, images also from data:/blob: URLs (generated visualizations), nothing else.
- * @param dev the Vite dev server injects component styles as <style> elements, which needs
- *   'unsafe-inline' styles; never set in a built app.
- * @param forMeta leave out `frame-ancestors`, which browsers ignore (and warn about) in a <meta>.
- */
-export function contentSecurityPolicy({ dev = false, forMeta = false }: { dev?: boolean; forMeta?: boolean } = {}): string {
-  const directives: [string, string][] = [
-    ['default-src', "'none'"],
-    ['script-src', "'self'"],
-    ['style-src', dev ? "'self' 'unsafe-inline'" : "'self'"],
-    ['img-src', "'self' data: blob:"],
-    ['font-src', "'self'"],
-    ['connect-src', "'self'"],
-    ['base-uri', "'none'"],
-    ['form-action', "'none'"],
-    ['object-src', "'none'"],
-  ]
-  if (!forMeta) directives.push(['frame-ancestors', "'none'"])
-  return directives.map(([name, value]) => `${name} ${value}`).join('; ')
 }
 
 /**

@@ -23,6 +23,7 @@ import type { BackendChoice } from '../engine/node/backends.ts'
 import { createEngineHost } from '../main/engine-host.ts'
 import { invokeHandler } from '../main/ipc.ts'
 import { INVOKE_CHANNELS, type EventChannel, type EventMap, type InvokeChannel, type IpcResult } from '../shared/ipc-contract.ts'
+import { contentSecurityPolicy } from '../shared/csp.ts'
 
 /** The repository root (this file is src/web/server.ts). */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -84,23 +85,9 @@ export interface WebServer {
   close(): Promise<void>
 }
 
-/**
- * The renderer's CSP (see contentSecurityPolicy in src/main/index.ts, which cannot be imported
- * here: that module starts Electron) with `connect-src` opened to `wsOrigin`.
- */
+/** The renderer's CSP with `connect-src` opened to `wsOrigin`. */
 export function webContentSecurityPolicy(wsOrigin: string): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    `connect-src 'self' ${wsOrigin}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "object-src 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ')
+  return contentSecurityPolicy({ connect: [wsOrigin] })
 }
 
 function sameToken(given: string | null | undefined, token: string): boolean {
