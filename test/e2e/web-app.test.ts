@@ -1,0 +1,175 @@
+/**
+ * End to end in a real browser: the built renderer (`electron-vite build` → out/renderer) served by
+ * the headless web mode with the real engine (embedded deepvis-shapes model, cpu backend, temp
+ * history), driven in Debian's headless Chromium through playwright-core (which never downloads a
+ * browser). The story: the model loads; pick logits #0; choose preset yosinski-3 and 30 iterations
+ * (an out-of-range value is clamped); Start → running → done with the plot and preview; the gallery
+ * shows best and last; after a reload the history lists the run. Each step saves a screenshot
+ * under test-results/e2e/. Skipped, with a message, where /usr/bin/chromium is absent (CI installs it).
+ */
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWebServer, type WebServer } from '../../src/web/server.ts'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const CHROMIUM = '/usr/bin/chromium'
+const MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
+const RENDERER_DIR = path.join(ROOT, 'out', 'renderer')
+const SHOTS_DIR = path.join(ROOT, 'test-results', 'e2e')
+/** Generous: CI is a busy 2-core machine. */
+const UI_TIMEOUT = 30_000
+const RUN_TIMEOUT = 90_000
+
+/** What the page-side callbacks use of the browser's globals (no DOM lib in tsconfig.node.json). */
+interface PageGlobals {
+  __statuses: string[]
+  MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void }
+}
+interface ImageLike {
+  naturalWidth: number
+}
+
+const hasChromium = existsSync(CHROMIUM)
+if (!hasChromium) console.warn(`[e2e] ${CHROMIUM} not found: skipping the browser test (CI installs Debian's chromium).`)
+
+describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)', () => {
+  let tmp: string
+  let server: WebServer | undefined
+  let browser: Browser | undefined
+  let page: Page
+
+  async function shot(name: string): Promise<void> {
+    await page.screenshot({ path: path.join(SHOTS_DIR, `${name}.png`), fullPage: true })
+  }
+
+  beforeAll(async () => {
+    // Always build: ~5-10 s, and the test never runs against a stale renderer.
+    execFileSync('npx', ['electron-vite', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 180_000 })
+    expect(existsSync(path.join(RENDERER_DIR, 'index.html'))).toBe(true)
+    mkdirSync(SHOTS_DIR, { recursive: true })
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-'))
+    server = await startWebServer({ port: 0, modelDir: MODEL_DIR, backend: 'cpu', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    })
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
+    context.setDefaultTimeout(UI_TIMEOUT)
+    page = await context.newPage()
+  }, 300_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    if (tmp) rmSync(tmp, { recursive: true, force: true })
+  })
+
+  const text = (l: Locator) => () => l.innerText()
+  /** expect.poll with a CI-sized timeout (vitest's default is 1 s). */
+  const eventually = <T>(fn: () => Promise<T>, timeout = UI_TIMEOUT) => expect.poll(fn, { timeout, interval: 100 })
+
+  it('loads the page with the default model', async () => {
+    await page.goto(server!.url)
+    const model = page.getByRole('region', { name: 'Model' })
+    await model.waitFor()
+    await eventually(text(model)).toMatch(/DeepVis shapes/)
+    const facts = await model.innerText()
+    expect(facts).toMatch(/Backend\s+cpu/)
+    expect(facts).toMatch(/64×64/)
+    await eventually(text(page.getByRole('listbox', { name: 'Model layers' }))).toContain('logits')
+    await shot('01-loaded')
+  })
+
+  it('selects layer logits and unit 0 "grating vertical"', async () => {
+    await page.getByRole('listbox', { name: 'Model layers' }).getByRole('option').filter({ hasText: 'logits' }).click()
+    const unitsGrid = page.getByRole('listbox', { name: 'Units of logits' })
+    await unitsGrid.waitFor()
+    const unit0 = unitsGrid.getByTitle('#0 grating vertical', { exact: true })
+    await unit0.click()
+    await eventually(() => unit0.getAttribute('aria-selected')).toBe('true')
+    const units = page.getByRole('region', { name: 'Units' })
+    await eventually(text(units)).toMatch(/logits · \d+ units · selected #0 “grating vertical”/)
+    await shot('02-unit-selected')
+  })
+
+  it('chooses preset yosinski-3 and 30 iterations', async () => {
+    const params = page.getByRole('region', { name: 'Parameters' })
+    await eventually(() => params.getByLabel('Preset').locator('option').allInnerTexts()).toContain('yosinski-3')
+    await params.getByLabel('Preset').selectOption('yosinski-3')
+    await eventually(() => params.getByLabel('Decay', { exact: true }).inputValue()).toBe('0.0001')
+    const maxIter = params.getByLabel('Max iterations', { exact: true })
+    await eventually(() => maxIter.inputValue()).toBe('1000')
+    // Out of range: clamped to the field's maximum once committed.
+    await maxIter.fill('99999')
+    await maxIter.press('Enter')
+    await eventually(() => maxIter.inputValue()).toBe('5000')
+    await maxIter.fill('30')
+    await maxIter.press('Enter')
+    await eventually(() => maxIter.inputValue()).toBe('30')
+    await eventually(text(params)).toContain('modified')
+    await shot('03-params')
+  })
+
+  it('runs: running, then done, with the plot and the preview', async () => {
+    const runPanel = page.getByRole('region', { name: 'Current run' })
+    const status = runPanel.locator('[data-status]')
+    await eventually(() => status.innerText()).toBe('idle')
+    // Record every status the panel shows: a 30-iteration run can pass 'running' quickly.
+    await status.evaluate((el) => {
+      // Page-side code; this file is type-checked without the DOM lib (tsconfig.node.json).
+      const g = globalThis as unknown as PageGlobals
+      const seen: string[] = [el.textContent ?? '']
+      g.__statuses = seen
+      new g.MutationObserver(() => {
+        const s = el.textContent ?? ''
+        if (seen[seen.length - 1] !== s) seen.push(s)
+      }).observe(el, { childList: true, characterData: true, subtree: true })
+    })
+    await runPanel.getByRole('button', { name: /Start/ }).click()
+    await eventually(() => status.innerText(), RUN_TIMEOUT).toMatch(/^(done|failed|stopped)$/)
+    const banner = runPanel.getByRole('alert')
+    expect(await banner.count() ? await banner.innerText() : '', 'no error banner').toBe('')
+    expect(await status.innerText()).toBe('done')
+    const seen = await page.evaluate(() => (globalThis as unknown as PageGlobals).__statuses)
+    expect(seen).toContain('running')
+    expect(seen.indexOf('running')).toBeLessThan(seen.lastIndexOf('done'))
+    await eventually(text(runPanel)).toMatch(/it (29|30)\/30/)
+    const preview = runPanel.getByRole('img', { name: 'Current image of the run' })
+    await preview.waitFor()
+    expect(await preview.evaluate((img) => (img as unknown as ImageLike).naturalWidth)).toBeGreaterThan(0)
+    expect(await runPanel.locator('figcaption').innerText()).toMatch(/iteration (29|30)/)
+    // The echarts canvas is drawn.
+    await runPanel.getByRole('img', { name: /Objective/ }).locator('canvas').first().waitFor()
+    await shot('04-run-done')
+  })
+
+  it('shows best and last in the result gallery', async () => {
+    const results = page.getByRole('region', { name: 'Results' })
+    await eventually(text(results)).toMatch(/logits #0/)
+    expect(await results.innerText()).toMatch(/done · 30\/30 it/)
+    for (const kind of ['best', 'last']) {
+      const tile = results.locator(`figure[data-kind="${kind}"]`)
+      await eventually(() => tile.locator('figcaption').innerText()).toMatch(new RegExp(`${kind} · it \\d+ · obj`))
+      const img = tile.locator('img')
+      await img.waitFor()
+      await eventually(() => img.evaluate((el) => (el as unknown as ImageLike).naturalWidth)).toBeGreaterThan(0)
+    }
+    const last = await results.locator('figure[data-kind="last"] figcaption').innerText()
+    expect(last).toMatch(/it (29|30)/)
+    await shot('05-gallery')
+  })
+
+  it('lists the run in the history after a reload', async () => {
+    await page.reload()
+    await page.getByRole('region', { name: 'Model' }).waitFor()
+    const history = page.getByRole('region', { name: 'Results' }).getByTitle(/^Open run /)
+    await eventually(() => history.count()).toBe(1)
+    expect(await history.first().innerText()).toMatch(/logits #0[\s\S]*done/)
+    await shot('06-history-after-reload')
+  })
+})
