@@ -25,13 +25,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
-import sharp from 'sharp'
 import { DeepVisError } from '../engine/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
 import type { VisModel } from '../engine/model/vis-model.ts'
-import { INFO_JSON, renderXpm, saveResults, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
+import { encodePng, INFO_JSON, renderXpm, saveResults, SNAPSHOT_SLOTS, writeFileAtomic } from '../engine/node/save-results.ts'
 import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/optimize.ts'
 import { resolveParams, type FindParams } from '../engine/params.ts'
 import type { OptimizeResult } from '../engine/result.ts'
@@ -54,7 +53,6 @@ const CHANNEL_DIGITS = 4
 /** Characters of a layer name kept in a run id; others become '_'. */
 const UNSAFE_ID_CHARS = /[^A-Za-z0-9_-]/g
 const PNG_DATA_URL_PREFIX = 'data:image/png;base64,'
-const RGB_CHANNELS = 3
 
 /** What a run needs from the engine host: the loaded model and where it runs. */
 export interface RunEngine {
@@ -133,10 +131,7 @@ export function checkRunId(runId: string): void {
 
 /** PNG data URL of RGB bytes (HWC) of the input's size. */
 async function pngDataUrl(rgb: Uint8Array, spec: InputSpec): Promise<string> {
-  const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), {
-    raw: { width: spec.width, height: spec.height, channels: RGB_CHANNELS },
-  }).png().toBuffer()
-  return PNG_DATA_URL_PREFIX + png.toString('base64')
+  return PNG_DATA_URL_PREFIX + Buffer.from(await encodePng(rgb, spec)).toString('base64')
 }
 
 async function fileDataUrl(file: string): Promise<string | null> {
@@ -144,18 +139,6 @@ async function fileDataUrl(file: string): Promise<string | null> {
     return PNG_DATA_URL_PREFIX + (await readFile(file)).toString('base64')
   } catch {
     return null
-  }
-}
-
-/** Write `text` to `file` atomically: a temporary name in the same folder, then a rename. */
-async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
-  try {
-    await writeFile(temp, text, { flag: 'wx' })
-    await rename(temp, file)
-  } catch (e) {
-    await rm(temp, { force: true }).catch(() => undefined)
-    throw e
   }
 }
 
@@ -279,7 +262,7 @@ export function createRunService({ historyDir, engine, emit, skipbig = false, no
       })
       const summary = finishedSummary(base, result, result.interrupted ? 'stopped' : 'done')
       const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params }
-      await writeFileAtomic(path.join(dir, RUN_JSON), JSON.stringify(stored, null, 2) + '\n')
+      await writeFileAtomic(path.join(dir, RUN_JSON), new TextEncoder().encode(JSON.stringify(stored, null, 2) + '\n'))
       return summary
     } catch (e) {
       await rm(dir, { recursive: true, force: true }).catch(() => undefined)

@@ -281,7 +281,8 @@ export function renderXpm(x: Float32Array, spec: InputSpec): Uint8Array {
   return norm01(toRgb(x, spec, true))
 }
 
-async function encodePng(rgb: Uint8Array, spec: InputSpec): Promise<Uint8Array> {
+/** PNG bytes of RGB bytes (HWC) of the input's size. */
+export async function encodePng(rgb: Uint8Array, spec: InputSpec): Promise<Uint8Array> {
   return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), {
     raw: { width: spec.width, height: spec.height, channels: 3 },
   }).png().toBuffer()
@@ -487,6 +488,21 @@ async function writeDurably(file: string, bytes: Uint8Array): Promise<void> {
     await fh.sync()
   } finally {
     await fh.close()
+  }
+}
+
+/**
+ * Write one file atomically: a hidden temporary name in the same folder, flushed, then renamed;
+ * the temporary file is removed on failure.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  const temp = tempNameFor(file)
+  try {
+    await writeDurably(temp, bytes)
+    await rename(temp, file)
+  } catch (e) {
+    await removeQuietly(temp)
+    throw e
   }
 }
 
