@@ -153,7 +153,12 @@ async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel>
     catalog,
     async layerInfo(name, size) {
       if (!types.has(name)) throw badLayer(name, names)
-      return (await catalog(size)).find((l) => l.name === name)!
+      // One node's shape needs only its ancestors: no forward pass over the whole graph.
+      const outShape = tf.tidy(() => {
+        const x = tf.zeros([1, size[0], size[1], shape[3] > 0 ? shape[3] : 3])
+        return (model.execute(feed(x), name) as tf.Tensor).shape.slice(1)
+      })
+      return { name, type: types.get(name)!, shape: outShape, units: unitsOf(outShape) }
     },
     forward(x, layer) {
       if (!types.has(layer)) throw badLayer(layer, names)
