@@ -10,6 +10,9 @@
  * model; it exists only when a history folder is given, otherwise those channels answer INTERNAL.
  * Shape: `createEngineHost(options) => EngineHost`; `host.start()`, `host.handlers`, `host.dispose()`
  */
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
 import { meanIsImage, type InputSpec } from '../engine/model/input-spec.ts'
 import { initBackend, type BackendChoice, type BackendInfo } from '../engine/node/backends.ts'
@@ -19,6 +22,7 @@ import type { InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contr
 import type { PresetInfo } from '../shared/run-types.ts'
 import type { IpcHandlers } from './ipc.ts'
 import { createRunService, type Emit, type RunEngine, type RunService } from './run-service.ts'
+import { createThumbService, type ThumbService } from './thumb-service.ts'
 
 export interface EngineHostOptions {
   /** Folder of the model to load at start (holds model.json). */
@@ -29,6 +33,8 @@ export interface EngineHostOptions {
   missingModelHint?: string
   /** Folder of the run history (one sub-folder per run); without it the run channels answer INTERNAL. */
   historyDir?: string
+  /** Folder of the unit-thumbnail cache. Default: `thumbs` beside the history folder. */
+  thumbsDir?: string
   /** Where run events go (the app window). Default: dropped. */
   emit?: Emit
 }
@@ -45,6 +51,16 @@ export interface EngineHost {
 interface Loaded {
   backend: BackendInfo
   loaded: LoadedModel
+  /** See RunEngine.modelKey. */
+  modelKey: string
+}
+
+/** A model's identity: sha256 of its model.json bytes and its effective input spec. */
+export async function modelKeyOf(loaded: LoadedModel): Promise<string> {
+  const h = createHash('sha256')
+  h.update(await readFile(loaded.modelJsonPath))
+  h.update(JSON.stringify(summarizeInputSpec(loaded.inputSpec)))
+  return h.digest('hex').slice(0, 24)
 }
 
 /** The user-facing part of the engine's input spec. */
@@ -78,16 +94,18 @@ export function presetInfos(): PresetInfo[] {
  * Create the host; nothing happens until `start()`.
  * @example const host = createEngineHost({ modelDir }); void host.start(); registerIpc(ipcMain, host.handlers, trusted)
  */
-export function createEngineHost({ modelDir, backend = 'auto', missingModelHint, historyDir, emit }: EngineHostOptions): EngineHost {
+export function createEngineHost({ modelDir, backend = 'auto', missingModelHint, historyDir, thumbsDir, emit }: EngineHostOptions): EngineHost {
   let starting: Promise<Loaded | DeepVisError> | null = null
   let disposed = false
   let runService: RunService | null = null
+  let thumbService: ThumbService | null = null
 
   async function load(): Promise<Loaded | DeepVisError> {
     try {
       const info = await initBackend(backend)
       try {
-        return { backend: info, loaded: await loadModelFolder(modelDir) }
+        const loaded = await loadModelFolder(modelDir)
+        return { backend: info, loaded, modelKey: await modelKeyOf(loaded) }
       } catch (e) {
         if (e instanceof DeepVisError && e.code === 'BAD_MODEL' && missingModelHint) {
           return new DeepVisError('BAD_MODEL', `${e.message}. ${missingModelHint}`)
@@ -107,11 +125,30 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint,
       historyDir,
       emit: emit ?? (() => undefined),
       engine: async (): Promise<RunEngine> => {
-        const { backend: be, loaded } = await ready()
-        return { model: loaded.model, inputSpec: loaded.inputSpec, backend: be.name, modelName: loaded.name }
+        const { backend: be, loaded, modelKey } = await ready()
+        return { model: loaded.model, inputSpec: loaded.inputSpec, backend: be.name, modelName: loaded.name, modelKey }
       },
     })
     return runService
+  }
+
+  /** The thumbnail service, created on first use. */
+  function thumbs(): ThumbService {
+    const dir = thumbsDir ?? (historyDir ? path.join(path.dirname(historyDir), 'thumbs') : null)
+    if (!dir) throw new DeepVisError('INTERNAL', 'no thumbnail folder is configured')
+    thumbService ??= createThumbService({
+      cacheDir: dir,
+      emit: emit ?? (() => undefined),
+      engine: async (): Promise<RunEngine> => {
+        const { backend: be, loaded, modelKey } = await ready()
+        return { model: loaded.model, inputSpec: loaded.inputSpec, backend: be.name, modelName: loaded.name, modelKey }
+      },
+    })
+    return thumbService
+  }
+
+  const notYet = (what: string): never => {
+    throw new DeepVisError('INTERNAL', `${what} is not implemented yet`)
   }
 
   function start(): Promise<void> {
@@ -150,6 +187,11 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint,
         backendDetail: be.detail,
         inputSpec: summarizeInputSpec(loaded.inputSpec),
         labelsCount: loaded.inputSpec.labels?.length ?? 0,
+        path: path.dirname(loaded.modelJsonPath),
+        defaultUnit: loaded.defaults.push_layer !== undefined
+          ? { layer: loaded.defaults.push_layer, channel: loaded.defaults.push_channel ?? 0 }
+          : null,
+        inputSpecCorrected: false,
       }
       return info
     },
@@ -164,12 +206,23 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint,
     'runs:list': () => runs().list(),
     'runs:get': (runId) => runs().get(runId),
     'runs:delete': (runId) => runs().delete(runId),
+    'app:info': () => notYet('app:info'),
+    'model:open': () => notYet('model:open'),
+    'model:pick': () => notYet('model:pick'),
+    'model:upload': () => notYet('model:upload'),
+    'model:recent': () => notYet('model:recent'),
+    'model:setInputSpec': () => notYet('model:setInputSpec'),
+    'run:export': () => notYet('run:export'),
+    'units:render': (req) => thumbs().render(req),
+    'units:cancel': (jobId) => thumbs().cancel(jobId),
+    'units:thumbs': (layer) => thumbs().thumbs(layer),
   }
 
   function dispose(): void {
     if (disposed) return
     disposed = true
     runService?.dispose()
+    thumbService?.dispose()
     // A load still in flight is disposed as soon as it lands.
     void starting?.then((outcome) => {
       if (!(outcome instanceof DeepVisError)) outcome.loaded.model.dispose()

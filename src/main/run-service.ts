@@ -62,6 +62,11 @@ export interface RunEngine {
   backend: string
   /** Human-readable model name, recorded in the summary. */
   modelName: string
+  /**
+   * Identity of the model as loaded: a hash of its model.json and effective input spec; changes when
+   * another model is opened or the input spec corrected (names caches, e.g. thumbnails).
+   */
+  modelKey: string
 }
 
 /** Sends one event to the renderer. */

@@ -12,6 +12,15 @@
  */
 import type { ErrorCode as EngineErrorCode } from '../engine/errors'
 import type { PresetInfo, RunDetail, RunProgress, RunSpec, RunSummary } from './run-types'
+import type {
+  AppInfo, ExportRequest, ExportResult, InputSpecOverride, RecentModel, ThumbDone, ThumbProgress, ThumbRequest, UnitThumb,
+  UploadedFile,
+} from './app-types'
+
+export type {
+  AppInfo, ExportRequest, ExportResult, InputSpecOverride, RecentModel, ThumbDone, ThumbProgress, ThumbRequest, UnitThumb,
+  UploadedFile,
+}
 
 /** How the model's input is fed: the part of the engine's InputSpec a user needs to see. */
 export interface InputSpecSummary {
@@ -41,6 +50,12 @@ export interface ModelInfo {
   inputSpec: InputSpecSummary
   /** Number of class labels known for the model (0 when none). */
   labelsCount: number
+  /** Folder the model was loaded from (for an uploaded model: the server-side copy). */
+  path: string
+  /** The unit the model's sidecar (deepvis.json) proposes to look at first, if any. */
+  defaultUnit: { layer: string; channel: number } | null
+  /** Whether the input spec carries a user correction (`model:setInputSpec`). */
+  inputSpecCorrected: boolean
 }
 
 /** One layer of the model as the layer browser shows it (answer of `model:layers`). */
@@ -61,8 +76,20 @@ export interface LayerInfo {
  * A channel without a parameter takes no payload (it is sent as `undefined`).
  */
 export interface InvokeMap {
+  /** Which host this is (Electron or web) and what it can do. */
+  'app:info': () => AppInfo
   'model:info': () => ModelInfo
   'model:layers': () => LayerInfo[]
+  /** Load another model from a folder (or model.json path) on the engine's machine; the old one stays on error. */
+  'model:open': (modelPath: string) => ModelInfo
+  /** Electron: choose a model folder in a dialog and load it; null when the user cancels. Web: BAD_PARAM. */
+  'model:pick': () => ModelInfo | null
+  /** Load a model from uploaded files (model.json, weight shards, optional deepvis.json / labels). */
+  'model:upload': (files: UploadedFile[]) => ModelInfo
+  /** Recently opened model folders, newest first. */
+  'model:recent': () => RecentModel[]
+  /** Correct the loaded model's input spec (size, channel order, mean); null restores the model's own. */
+  'model:setInputSpec': (override: InputSpecOverride | null) => ModelInfo
   /** The regularizer presets (yosinski-1..4, ...). */
   'presets:list': () => PresetInfo[]
   /** Start an optimization; progress arrives as `run:progress` events, the end as `run:done`. */
@@ -75,12 +102,26 @@ export interface InvokeMap {
   'runs:get': (runId: string) => RunDetail
   /** Delete a stored run and its folder. */
   'runs:delete': (runId: string) => void
+  /** Copy a stored run's PNGs and info.json to a folder (null: Electron asks with a dialog). */
+  'run:export': (req: ExportRequest) => ExportResult
+  /** Start rendering thumbnails of a layer's units in the background (cached ones are skipped). */
+  'units:render': (req: ThumbRequest) => { jobId: string; total: number; cached: number }
+  /** Cancel a thumbnail job after its current unit. */
+  'units:cancel': (jobId: string) => void
+  /** Cached thumbnails of a layer of the loaded model (with its current input spec). */
+  'units:thumbs': (layer: string) => UnitThumb[]
 }
 
 /** Events main pushes to the renderer: channel -> payload. */
 export interface EventMap {
   'run:progress': RunProgress
   'run:done': RunSummary
+  /** Another model was loaded (or its input spec corrected): every page reloads its model state. */
+  'model:changed': ModelInfo
+  /** One thumbnail of a `units:render` job is ready. */
+  'units:thumb': ThumbProgress
+  /** A `units:render` job ended (done, cancelled or failed). */
+  'units:done': ThumbDone
 }
 
 /** Any event channel name. */
@@ -90,6 +131,9 @@ export type EventChannel = keyof EventMap
 const EVENT_SET: { readonly [K in EventChannel]: true } = {
   'run:progress': true,
   'run:done': true,
+  'model:changed': true,
+  'units:thumb': true,
+  'units:done': true,
 }
 
 /** Every event channel, as a runtime list. */
@@ -103,14 +147,24 @@ export type InvokeChannel = keyof InvokeMap
  * `INVOKE_CHANNELS` is its key list.
  */
 const CHANNEL_SET: { readonly [K in InvokeChannel]: true } = {
+  'app:info': true,
   'model:info': true,
   'model:layers': true,
+  'model:open': true,
+  'model:pick': true,
+  'model:upload': true,
+  'model:recent': true,
+  'model:setInputSpec': true,
   'presets:list': true,
   'run:start': true,
   'run:stop': true,
   'runs:list': true,
   'runs:get': true,
   'runs:delete': true,
+  'run:export': true,
+  'units:render': true,
+  'units:cancel': true,
+  'units:thumbs': true,
 }
 
 /** Every channel of `InvokeMap`, as a runtime list (the preload and main iterate it). */

@@ -13,6 +13,7 @@ import { z } from 'zod'
 import { DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, START_MODES, type FindParams } from './dvt-params'
 import type { InvokeChannel, PayloadOf } from './ipc-contract'
 import type { RunSpec } from './run-types'
+import type { ExportRequest, InputSpecOverride, ThumbRequest, UploadedFile } from './app-types'
 
 /**
  * What a run id may look like: letters, digits, '_' and '-', 1 to 64 characters. No '.', '/' or
@@ -26,6 +27,19 @@ export const MAX_LAYER_NAME_LENGTH = 256
 export const MAX_LABEL_LENGTH = 64
 /** Largest `previewEvery` accepted (iterations). */
 export const MAX_PREVIEW_EVERY = 1_000_000
+/** Longest file-system path accepted. */
+export const MAX_PATH_LENGTH = 4096
+/** Most files in one model upload. */
+export const MAX_UPLOAD_FILES = 256
+/** Largest upload, summed over its files, in base64 characters (about 768 MiB of bytes). */
+export const MAX_UPLOAD_BASE64 = 1024 * 1024 * 1024
+/** An uploaded file's name: no folders, no leading dot. */
+export const UPLOAD_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+/** Smallest and largest input side a user may set. */
+export const MIN_INPUT_SIDE = 8
+export const MAX_INPUT_SIDE = 4096
+/** Most units one thumbnail request may name. */
+export const MAX_THUMB_CHANNELS = 100_000
 /** Largest seed of the MT19937 generator (uint32). */
 const MAX_SEED = 0xffffffff
 const PERCENT_MAX = 100
@@ -78,14 +92,62 @@ export const runSpecSchema: z.ZodType<RunSpec> = z.strictObject({
   compareGroup: z.string().regex(RUN_ID_PATTERN).nullable().optional(),
 })
 
+const layerName = z.string().min(1).max(MAX_LAYER_NAME_LENGTH)
+const fsPath = z.string().min(1).max(MAX_PATH_LENGTH).refine((p) => !p.includes('\0'), 'a path cannot contain NUL')
+
+/** Uploaded model files: plain names, base64 bodies, bounded in count and total size. */
+export const uploadSchema: z.ZodType<UploadedFile[]> = z.array(z.strictObject({
+  name: z.string().regex(UPLOAD_NAME_PATTERN, 'file names are plain names (letters, digits, ., _, -), no folders'),
+  base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'file contents must be base64'),
+})).min(1).max(MAX_UPLOAD_FILES).superRefine((files, ctx) => {
+  if (files.reduce((n, f) => n + f.base64.length, 0) > MAX_UPLOAD_BASE64) {
+    ctx.addIssue({ code: 'custom', message: `the upload is larger than ${MAX_UPLOAD_BASE64 / 4 * 3 / 2 ** 20} MiB` })
+  }
+  const names = new Set<string>()
+  for (const f of files) {
+    if (names.has(f.name)) ctx.addIssue({ code: 'custom', message: `file '${f.name}' is uploaded twice` })
+    names.add(f.name)
+  }
+})
+
+const side = z.number().int().min(MIN_INPUT_SIDE).max(MAX_INPUT_SIDE)
+/** An input-spec correction; null restores the model's own spec. */
+export const inputSpecOverrideSchema: z.ZodType<InputSpecOverride | null> = z.strictObject({
+  height: side.optional(),
+  width: side.optional(),
+  channelOrder: z.enum(['RGB', 'BGR']).optional(),
+  mean: z.array(z.number().finite().min(0).max(255)).refine((m) => m.length === 1 || m.length === 3, 'mean takes 1 or 3 values')
+    .optional(),
+}).nullable()
+
+export const exportRequestSchema: z.ZodType<ExportRequest> = z.strictObject({
+  runId: runIdSchema,
+  folder: fsPath.nullable(),
+})
+
+export const thumbRequestSchema: z.ZodType<ThumbRequest> = z.strictObject({
+  layer: layerName,
+  channels: z.array(nonNegativeInt).min(1).max(MAX_THUMB_CHANNELS).optional(),
+})
+
 /** One zod schema per channel; parameterless channels accept exactly `undefined`. */
 export const ipcPayloadSchemas: { readonly [K in InvokeChannel]: z.ZodType<PayloadOf<K>> } = {
+  'app:info': z.undefined(),
   'model:info': z.undefined(),
   'model:layers': z.undefined(),
+  'model:open': fsPath,
+  'model:pick': z.undefined(),
+  'model:upload': uploadSchema,
+  'model:recent': z.undefined(),
+  'model:setInputSpec': inputSpecOverrideSchema,
   'presets:list': z.undefined(),
   'run:start': runSpecSchema,
   'run:stop': runIdSchema,
   'runs:list': z.undefined(),
   'runs:get': runIdSchema,
   'runs:delete': runIdSchema,
+  'run:export': exportRequestSchema,
+  'units:render': thumbRequestSchema,
+  'units:cancel': runIdSchema,
+  'units:thumbs': layerName,
 }

@@ -40,6 +40,9 @@ const SAMPLE_INFO: ModelInfo = {
   backendDetail: '@tensorflow/tfjs-backend-cpu',
   inputSpec: { height: 16, width: 16, channelOrder: 'RGB', mean: [127.5, 127.5, 127.5], source: 'default' },
   labelsCount: 0,
+  path: '/models/tiny',
+  defaultUnit: null,
+  inputSpecCorrected: false,
 }
 
 function sampleHandlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
@@ -52,6 +55,16 @@ function sampleHandlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'runs:list': () => [],
     'runs:get': (runId) => { throw new DeepVisError('BAD_PARAM', `no stored run '${runId}'`) },
     'runs:delete': () => undefined,
+    'app:info': () => ({ mode: 'electron', version: '0.0.0', canPickFolders: true, dataDir: '/data' }),
+    'model:open': () => SAMPLE_INFO,
+    'model:pick': () => null,
+    'model:upload': () => SAMPLE_INFO,
+    'model:recent': () => [],
+    'model:setInputSpec': () => SAMPLE_INFO,
+    'run:export': () => ({ folder: '/out', files: [] }),
+    'units:render': () => ({ jobId: 'job-1', total: 0, cached: 0 }),
+    'units:cancel': () => undefined,
+    'units:thumbs': () => [],
     ...overrides,
   }
 }
@@ -60,11 +73,7 @@ function sampleHandlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
 function spyHandlers(spy: () => void): IpcHandlers {
   const h = sampleHandlers()
   const wrap = <K extends keyof IpcHandlers>(k: K): IpcHandlers[K] => ((p: never) => { spy(); return (h[k] as (p: never) => unknown)(p) }) as IpcHandlers[K]
-  return {
-    'model:info': wrap('model:info'), 'model:layers': wrap('model:layers'), 'presets:list': wrap('presets:list'),
-    'run:start': wrap('run:start'), 'run:stop': wrap('run:stop'), 'runs:list': wrap('runs:list'),
-    'runs:get': wrap('runs:get'), 'runs:delete': wrap('runs:delete'),
-  }
+  return Object.fromEntries(INVOKE_CHANNELS.map((k) => [k, wrap(k)])) as unknown as IpcHandlers
 }
 
 function setup(overrides: Partial<IpcHandlers> = {}): ReturnType<typeof fakeIpcMain> {

@@ -55,7 +55,7 @@ let harnessCount = 0
 async function harness(opts: { dir?: string; onEvent?: (e: Event, service: RunService) => void; now?: () => Date } = {}): Promise<Harness> {
   const dir = opts.dir ?? path.join(root, `h${harnessCount++}`)
   const events: Event[] = []
-  const engine = async (): Promise<RunEngine> => ({ model: loaded.model, inputSpec: loaded.inputSpec, backend, modelName: loaded.name })
+  const engine = async (): Promise<RunEngine> => ({ model: loaded.model, inputSpec: loaded.inputSpec, backend, modelName: loaded.name, modelKey: 'test-model' })
   const service: RunService = createRunService({
     historyDir: dir,
     engine,
@@ -257,7 +257,7 @@ describe('run service: stop, queue, failures', () => {
     // Nothing of b has run yet when it is queued.
     expect(h.progress(b)).toEqual([])
     await h.service.whenIdle()
-    const order = h.events.map((e) => `${e.channel}:${e.payload.runId === a ? 'a' : 'b'}`)
+    const order = h.events.map((e) => `${e.channel}:${'runId' in e.payload && e.payload.runId === a ? 'a' : 'b'}`)
     expect(order).toEqual([...Array(4).fill('run:progress:a'), 'run:done:a', ...Array(4).fill('run:progress:b'), 'run:done:b'])
     expect([h.done(a).status, h.done(b).status]).toEqual(['done', 'done'])
   })

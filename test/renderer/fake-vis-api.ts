@@ -41,10 +41,23 @@ export function detail(over: Partial<RunDetail> = {}): RunDetail {
 }
 
 export function fakeVisApi(overrides: Partial<VisApi> = {}) {
-  const listeners: { [K in EventChannel]: ((p: EventMap[K]) => void)[] } = { 'run:progress': [], 'run:done': [] }
+  const listeners: { [K in EventChannel]: ((p: EventMap[K]) => void)[] } = {
+    'run:progress': [], 'run:done': [], 'model:changed': [], 'units:thumb': [], 'units:done': [],
+  }
+  const unused = async () => ({ ok: false as const, code: 'INTERNAL' as const, message: 'unused' })
   const api: VisApi = {
-    'model:info': vi.fn(async () => ({ ok: false as const, code: 'INTERNAL' as const, message: 'unused' })),
+    'app:info': vi.fn(async () => ({ ok: true as const, value: { mode: 'web' as const, version: '0.0.0', canPickFolders: false, dataDir: '/tmp/deepvis' } })),
+    'model:info': vi.fn(unused),
     'model:layers': vi.fn(async () => ({ ok: true as const, value: LAYERS })),
+    'model:open': vi.fn(unused),
+    'model:pick': vi.fn(unused),
+    'model:upload': vi.fn(unused),
+    'model:recent': vi.fn(async () => ({ ok: true as const, value: [] })),
+    'model:setInputSpec': vi.fn(unused),
+    'run:export': vi.fn(unused),
+    'units:render': vi.fn(async () => ({ ok: true as const, value: { jobId: 'j1', total: 0, cached: 0 } })),
+    'units:cancel': vi.fn(async () => ({ ok: true as const, value: undefined })),
+    'units:thumbs': vi.fn(async () => ({ ok: true as const, value: [] })),
     'presets:list': vi.fn(async () => ({ ok: true as const, value: PRESETS })),
     'run:start': vi.fn(async () => ({ ok: true as const, value: { runId: 'r1' } })),
     'run:stop': vi.fn(async () => ({ ok: true as const, value: undefined })),
@@ -53,7 +66,10 @@ export function fakeVisApi(overrides: Partial<VisApi> = {}) {
     'runs:delete': vi.fn(async () => ({ ok: true as const, value: undefined })),
     on: vi.fn(<K extends EventChannel>(channel: K, fn: (p: EventMap[K]) => void) => {
       listeners[channel].push(fn)
-      return () => undefined
+      return () => {
+        const i = listeners[channel].indexOf(fn)
+        if (i >= 0) listeners[channel].splice(i, 1)
+      }
     }) as VisApi['on'],
     ...overrides,
   }

@@ -10,6 +10,7 @@ import { createApp } from 'vue'
 import type { IpcResult, LayerInfo, ModelInfo, VisApi } from '../../src/shared/ipc-contract'
 import { visApiKey } from '../../src/renderer/src/api/vis-api'
 import { useModelStore } from '../../src/renderer/src/stores/model'
+import { fakeVisApi } from './fake-vis-api'
 
 const INFO: ModelInfo = {
   name: 'deepvis-shapes',
@@ -18,6 +19,9 @@ const INFO: ModelInfo = {
   backendDetail: '@tensorflow/tfjs-backend-wasm (simd)',
   inputSpec: { height: 64, width: 64, channelOrder: 'RGB', mean: [127.5, 127.5, 127.5], source: 'deepvis.json' },
   labelsCount: 3,
+  path: '/models/deepvis-shapes',
+  defaultUnit: null,
+  inputSpecCorrected: false,
 }
 const LAYERS: LayerInfo[] = [
   { name: 'conv1', type: 'Conv2D', shape: [64, 64, 16], units: 16 },
@@ -25,18 +29,11 @@ const LAYERS: LayerInfo[] = [
 ]
 
 function fakeApi(overrides: Partial<VisApi> = {}): VisApi {
-  return {
+  return fakeVisApi({
     'model:info': vi.fn(async (): Promise<IpcResult<ModelInfo>> => ({ ok: true, value: INFO })),
     'model:layers': vi.fn(async (): Promise<IpcResult<LayerInfo[]>> => ({ ok: true, value: LAYERS })),
-    'presets:list': vi.fn(async () => ({ ok: true as const, value: [] })),
-    'run:start': vi.fn(async () => ({ ok: true as const, value: { runId: 'r1' } })),
-    'run:stop': vi.fn(async () => ({ ok: true as const, value: undefined })),
-    'runs:list': vi.fn(async () => ({ ok: true as const, value: [] })),
-    'runs:get': vi.fn(async () => ({ ok: false as const, code: 'INTERNAL' as const, message: 'not in this test' })),
-    'runs:delete': vi.fn(async () => ({ ok: true as const, value: undefined })),
-    on: vi.fn(() => () => undefined),
     ...overrides,
-  }
+  }).api
 }
 
 /** A fresh pinia inside an app that provides `api`, made active for the store under test. */
