@@ -77,6 +77,50 @@ export function depthwiseInputGrad(dy: tf.Tensor4D, xShape: [number, number, num
 let installed = false
 
 /**
+ * Register `config` as a gradient, replacing tfjs's own, without its "Overriding the gradient"
+ * warning (these overrides are deliberate).
+ */
+function overrideGradient(config: tf.GradConfig): void {
+  const warn = console.warn
+  console.warn = () => {}
+  try {
+    tf.registerGradient(config)
+  } finally {
+    console.warn = warn
+  }
+}
+
+/** Backends whose MaxPoolGrad kernel mishandles windows whose maximum is <= 0 (see below). */
+const MAXPOOL_GRAD_NEEDS_POSITIVE = new Set(['wasm'])
+
+/**
+ * tfjs-backend-wasm 4.22's MaxPoolGrad starts each window's running maximum at 0, so a window whose
+ * values are all <= 0 sends its gradient to the window's first element instead of its maximum
+ * (measured: [-1, -2, -3, -0.5] -> dx [1, 0, 0, 0]; cpu gives [0, 0, 0, 1]). Post-ReLU networks never
+ * notice (those windows carry a zero gradient anyway); leaky-ReLU ones (darknet) get wrong gradients.
+ * On such backends the kernel is given x and y shifted by one constant that makes every value >= 1:
+ * the same argmax per window (up to float rounding of near-ties), so the same gradient as cpu.
+ */
+function installMaxPoolOverride(): void {
+  const original = tf.getGradient('MaxPool')
+  if (!original) return
+  const gradFunc: tf.GradConfig['gradFunc'] = (dy, saved, attrs) => {
+    const orig = original.gradFunc(dy, saved, attrs)
+    if (!MAXPOOL_GRAD_NEEDS_POSITIVE.has(tf.getBackend())) return orig
+    const [x, y] = saved as [tf.Tensor4D, tf.Tensor4D]
+    return {
+      ...orig,
+      x: () => tf.tidy(() => {
+        const shift = tf.relu(tf.sub(1, tf.min(x)))
+        return tf.engine().runKernel('MaxPoolGrad', { dy, input: tf.add(x, shift), output: tf.add(y, shift) },
+          attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D
+      }),
+    }
+  }
+  overrideGradient({ ...original, gradFunc })
+}
+
+/**
  * Replace the DepthwiseConv2dNative gradient so that, on a backend without the native
  * backprop-input kernel, the input gradient is computed by `depthwiseInputGrad`; elsewhere the
  * original gradient runs unchanged. The filter gradient is left to the original (never needed here:
@@ -84,6 +128,7 @@ let installed = false
  */
 export function installGradientOverrides(): void {
   if (installed) return
+  installMaxPoolOverride()
   const original = tf.getGradient('DepthwiseConv2dNative')
   if (!original) return
   const gradFunc: tf.GradConfig['gradFunc'] = (dy, saved, attrs) => {
@@ -98,13 +143,6 @@ export function installGradientOverrides(): void {
       x: () => depthwiseInputGrad(dy as tf.Tensor4D, x.shape, filter, a),
     }
   }
-  // Silence tfjs's "Overriding the gradient" warning: this override is deliberate.
-  const warn = console.warn
-  console.warn = () => {}
-  try {
-    tf.registerGradient({ ...original, gradFunc })
-  } finally {
-    console.warn = warn
-  }
+  overrideGradient({ ...original, gradFunc })
   installed = true
 }
