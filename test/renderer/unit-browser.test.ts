@@ -2,12 +2,18 @@
 /**
  * UnitBrowser: shows the selected layer's units with labels, moves the selection with the arrow keys
  * (←/→ by one, ↑/↓ by a row of 8 when there is no layout width), clamped at the ends; click selects.
+ * Render all units: the button starts units:render for the layer, progress follows units:thumb events,
+ * Cancel sends the job id, thumbnails come from units:thumbs on layer select and from events (a run's
+ * image in the history wins), a failed job shows its message, and a job survives layer switches.
  */
-import { mount } from '@vue/test-utils'
-import { describe, expect, it } from 'vitest'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
+import { nextTick } from 'vue'
 import UnitBrowser from '../../src/renderer/src/components/UnitBrowser.vue'
+import { useHistoryStore } from '../../src/renderer/src/stores/history'
 import { useModelStore } from '../../src/renderer/src/stores/model'
 import { useUnitsStore } from '../../src/renderer/src/stores/units'
+import type { LayerInfo, ThumbProgress, UnitThumb, VisApi } from '../../src/shared/ipc-contract'
 import { fakeVisApi, installPinia } from './fake-vis-api'
 
 async function mountWith(layer: string) {
@@ -62,5 +68,139 @@ describe('UnitBrowser', () => {
     expect(units.unitIndex).toBe(2)
     expect(w.findAll('.is-selected')).toHaveLength(1)
     expect(w.text()).toContain('“star”')
+  })
+})
+
+const THUMB = (channel: number, tag = 'Q'): UnitThumb => ({ channel, image: `data:image/png;base64,${tag}${channel}`, obj: channel + 0.5 })
+const progress = (done: number, over: Partial<ThumbProgress> = {}): ThumbProgress => ({
+  jobId: 'job-1', layer: 'logits', done, total: 3, thumb: THUMB(done - 1), ...over,
+})
+
+async function mountRender(overrides: Partial<VisApi> = {}, layer = 'logits') {
+  const fake = fakeVisApi({
+    'units:render': vi.fn(async () => ({ ok: true as const, value: { jobId: 'job-1', total: 3, cached: 0 } })),
+    ...overrides,
+  })
+  const pinia = installPinia(fake.api)
+  await useModelStore().load()
+  const units = useUnitsStore()
+  units.selectLayer(layer)
+  const w = mount(UnitBrowser, { global: { plugins: [pinia] } })
+  await flushPromises()
+  return { ...fake, w, units }
+}
+
+const renderButton = (w: VueWrapper) => w.findAll('button').find((b) => b.text().startsWith('Render all units'))
+const cancelButton = (w: VueWrapper) => w.findAll('button').find((b) => b.text() === 'Cancel')
+const thumbSrcs = (w: VueWrapper) => w.findAll('[role="option"]').map((c) => c.find('img').exists() ? c.find('img').attributes('src') : null)
+
+describe('UnitBrowser: render all units', () => {
+  it('shows the render button with the unit count; it starts units:render for the selected layer', async () => {
+    const { w, api } = await mountRender({}, 'conv1')
+    expect(renderButton(w)?.text()).toBe('Render all units (20)')
+    await renderButton(w)!.trigger('click')
+    await flushPromises()
+    expect(api['units:render']).toHaveBeenCalledWith({ layer: 'conv1' })
+  })
+
+  it('shows the progress k / n from the events, the thumbnails as they arrive, then clears on done', async () => {
+    const { w, emit } = await mountRender()
+    await renderButton(w)!.trigger('click')
+    await flushPromises()
+    expect(renderButton(w)).toBeUndefined()
+    expect(w.find('.unit-browser__render').text()).toContain('0 / 3')
+    expect(thumbSrcs(w)).toEqual([null, null, null])
+    emit('units:thumb', progress(1))
+    emit('units:thumb', progress(2))
+    await nextTick()
+    expect(w.find('.unit-browser__render').text()).toContain('2 / 3')
+    expect(w.find('progress').attributes('value')).toBe('2')
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, THUMB(1).image, null])
+    expect(w.findAll('[role="option"]')[1].attributes('title')).toContain('square')
+    emit('units:thumb', progress(3))
+    emit('units:done', { jobId: 'job-1', layer: 'logits', status: 'done', done: 3, total: 3 })
+    await nextTick()
+    expect(w.find('progress').exists()).toBe(false)
+    expect(renderButton(w)).toBeDefined()
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, THUMB(1).image, THUMB(2).image])
+    expect(w.find('[role="alert"]').exists()).toBe(false)
+  })
+
+  it('Cancel calls units:cancel with the job id', async () => {
+    const { w, api, emit } = await mountRender()
+    await renderButton(w)!.trigger('click')
+    await flushPromises()
+    emit('units:thumb', progress(1))
+    await nextTick()
+    await cancelButton(w)!.trigger('click')
+    expect(api['units:cancel']).toHaveBeenCalledWith('job-1')
+    emit('units:done', { jobId: 'job-1', layer: 'logits', status: 'cancelled', done: 1, total: 3 })
+    await nextTick()
+    expect(cancelButton(w)).toBeUndefined()
+    expect(w.find('[role="alert"]').exists()).toBe(false)
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, null, null])
+  })
+
+  it('a failed job shows its message inline', async () => {
+    const { w, emit } = await mountRender()
+    await renderButton(w)!.trigger('click')
+    await flushPromises()
+    emit('units:done', { jobId: 'job-1', layer: 'logits', status: 'failed', done: 0, total: 3, error: "thumbnail of unit 0 of layer 'logits' failed: disk full" })
+    await nextTick()
+    expect(w.find('[role="alert"]').text()).toContain('disk full')
+    expect(renderButton(w)).toBeDefined()
+    await w.find('[role="alert"] button').trigger('click')
+    expect(w.find('[role="alert"]').exists()).toBe(false)
+  })
+
+  it('shows the cached thumbnails of units:thumbs when a layer is selected', async () => {
+    const thumbsOf = vi.fn(async (layer: string) => ({
+      ok: true as const, value: layer === 'logits' ? [THUMB(0), THUMB(2)] : [THUMB(5, 'C')],
+    }))
+    const { w, units } = await mountRender({ 'units:thumbs': thumbsOf })
+    expect(thumbsOf).toHaveBeenCalledWith('logits')
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, null, THUMB(2).image])
+    expect(w.find('img').attributes('loading')).toBe('lazy')
+    units.selectLayer('conv1')
+    await flushPromises()
+    expect(thumbsOf).toHaveBeenLastCalledWith('conv1')
+    const srcs = thumbSrcs(w)
+    expect(srcs[5]).toBe(THUMB(5, 'C').image)
+    expect(srcs.filter((s) => s !== null)).toHaveLength(1)
+  })
+
+  it("prefers a run's image from the history over the quick thumbnail", async () => {
+    const { w } = await mountRender({
+      'units:thumbs': vi.fn(async () => ({ ok: true as const, value: [THUMB(0), THUMB(1)] })),
+    })
+    // detail() of the fake is a run of logits #1 whose best image is BBBB.
+    await useHistoryStore().open('r1')
+    await nextTick()
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, 'data:image/png;base64,BBBB', null])
+  })
+
+  it('keeps a job running across layer switches, showing each layer its own state', async () => {
+    const { w, units, emit, api } = await mountRender()
+    await renderButton(w)!.trigger('click')
+    await flushPromises()
+    units.selectLayer('conv1')
+    await flushPromises()
+    expect(w.find('progress').exists()).toBe(false)
+    expect(renderButton(w)?.text()).toBe('Render all units (20)')
+    expect(api['units:cancel']).not.toHaveBeenCalled()
+    emit('units:thumb', progress(1))
+    units.selectLayer('logits')
+    await flushPromises()
+    expect(w.find('.unit-browser__render').text()).toContain('1 / 3')
+    expect(thumbSrcs(w)[0]).toBe(THUMB(0).image)
+  })
+
+  it('stays usable with a few hundred units', async () => {
+    const big: LayerInfo[] = [{ name: 'mixed', type: 'Conv2D', shape: [7, 7, 480], units: 480 }]
+    const { w, units } = await mountRender({ 'model:layers': vi.fn(async () => ({ ok: true as const, value: big })) }, 'mixed')
+    expect(w.findAll('[role="option"]')).toHaveLength(480)
+    expect(renderButton(w)?.text()).toBe('Render all units (480)')
+    await w.find('[role="listbox"]').trigger('keydown', { key: 'End' })
+    expect(units.unitIndex).toBe(479)
   })
 })
