@@ -110,10 +110,10 @@ function installMaxPoolOverride(): void {
     const [x, y] = saved as [tf.Tensor4D, tf.Tensor4D]
     return {
       ...orig,
-      x: () => tf.tidy(() => {
+      x: () => tf.tidy((): tf.Tensor => {
         const shift = tf.relu(tf.sub(1, tf.min(x)))
-        return tf.engine().runKernel('MaxPoolGrad', { dy, input: tf.add(x, shift), output: tf.add(y, shift) },
-          attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D
+        const inputs = { dy: dy as tf.Tensor, input: tf.add(x, shift), output: tf.add(y, shift) }
+        return tf.engine().runKernel('MaxPoolGrad', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor
       }),
     }
   }

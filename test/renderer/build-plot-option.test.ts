@@ -20,3 +20,10 @@ describe('buildPlotOption', () => {
     expect(opt.series.every((s) => s.data.length === 0)).toBe(true)
   })
 })
+
+describe('objective plot tooltip', () => {
+  it('is drawn on the canvas (richText): an HTML tooltip needs inline styles, which the CSP forbids', () => {
+    const option = buildPlotOption({ ii: [0, 1], obj: [1, 2], norm: [1, 1], std: [1, 1], lr: [1, 1] } as never) as { tooltip: { renderMode?: string } }
+    expect(option.tooltip.renderMode).toBe('richText')
+  })
+})

@@ -31,7 +31,8 @@ export function buildPlotOption(trace: RunTrace): EChartsCoreOption {
     animation: false,
     grid: { left: 56, right: 56, top: 40, bottom: 30 },
     legend: { top: 0, left: 'center', itemWidth: 14, itemHeight: 8, textStyle: { fontSize: 11 }, selected: { std: false, lr: false } },
-    tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => (typeof v === 'number' ? v.toPrecision(4) : String(v)) },
+    // Drawn on the canvas: echarts' HTML tooltip writes style attributes, which the CSP forbids.
+    tooltip: { trigger: 'axis', renderMode: 'richText', valueFormatter: (v: unknown) => (typeof v === 'number' ? v.toPrecision(4) : String(v)) },
     xAxis: { type: 'value', name: 'iteration', nameLocation: 'middle', nameGap: 20, min: 0, minInterval: 1, axisLabel: { fontSize: 10 } },
     yAxis: [
       { type: 'value', name: 'obj', nameGap: 8, scale: true, nameTextStyle: { color: COLORS.obj }, axisLabel: { fontSize: 10 } },
