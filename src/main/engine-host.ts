@@ -8,19 +8,35 @@
  * its DeepVisError code, so the renderer can show why instead of hanging; the next call retries.
  * The run channels are delegated to a run service (src/main/run-service.ts) over the same loaded
  * model; it exists only when a history folder is given, otherwise those channels answer INTERNAL.
+ *
+ * Model changes (`model:open`, `model:upload`, `model:setInputSpec`) run one at a time. Each loads
+ * the new model completely first; only on success is it swapped in (the old one is disposed once the
+ * thumbnail service is idle), the folder put on top of the recent-models list and `model:changed`
+ * emitted. On any failure the current model stays loaded and usable and the loader's error is
+ * answered. They are refused (BAD_PARAM) while a run is queued or running: that run was set up for
+ * the current model (its unit, its input size) and still reads it. The run and thumbnail services
+ * reach the model through `ready()`, so they see the new one (and its new modelKey) at once.
+ * Uploaded models are stored under `<dataDir>/uploads/<hash>/`, the recent list in
+ * `<dataDir>/recent-models.json`; `run:export` copies a stored run's result files to a folder.
+ * Every option is plain data (the host can run inside a worker thread).
  * Shape: `createEngineHost(options) => EngineHost`; `host.start()`, `host.handlers`, `host.dispose()`
  */
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DeepVisError } from '../engine/errors.ts'
 import { meanIsImage, type InputSpec } from '../engine/model/input-spec.ts'
 import { initBackend, type BackendChoice, type BackendInfo } from '../engine/node/backends.ts'
-import { loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
+import { loadModelFolder, type InputSpecOverrides, type LoadedModel } from '../engine/node/load-model.ts'
+import type { VisModel } from '../engine/model/vis-model.ts'
 import { PRESETS } from '../engine/params.ts'
-import type { InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contract.ts'
+import type { AppInfo, InputSpecOverride } from '../shared/app-types.ts'
+import type { EventChannel, EventMap, InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contract.ts'
 import type { PresetInfo } from '../shared/run-types.ts'
 import type { IpcHandlers } from './ipc.ts'
+import { expandHome, exportRun, storeUpload } from './model-files.ts'
+import { createRecentModels, RECENT_MODELS_FILE, type RecentModels } from './recent-models.ts'
 import { createRunService, type Emit, type RunEngine, type RunService } from './run-service.ts'
 import { createThumbService, type ThumbService } from './thumb-service.ts'
 
@@ -37,7 +53,33 @@ export interface EngineHostOptions {
   thumbsDir?: string
   /** Where run events go (the app window). Default: dropped. */
   emit?: Emit
+  /**
+   * Which host this is, for `app:info`. Defaults: mode 'web', version from package.json,
+   * canPickFolders false (the Electron main overlays `model:pick` and `run:export` with dialogs).
+   */
+  app?: Partial<Pick<AppInfo, 'mode' | 'version' | 'canPickFolders'>>
+  /**
+   * Folder of the app's data (history, thumbnails, uploads, recent-models.json). Default: the
+   * folder holding the history folder; without either, uploads answer INTERNAL and the recent list
+   * is not kept (it answers empty).
+   */
+  dataDir?: string
 }
+
+/** Folder under the data folder that holds uploaded models, one sub-folder per upload hash. */
+export const UPLOADS_SUBDIR = 'uploads'
+/** Appended to the input spec's source when the user corrected it. */
+export const CORRECTION_SOURCE_SUFFIX = ' + user correction'
+/** What the loader appends to the source when overrides were given (replaced by the suffix above). */
+const LOADER_OVERRIDE_SUFFIX = ' + flags'
+/** Characters of the upload hash shown in an uploaded model's name when it has no sidecar name. */
+const UPLOAD_NAME_HASH_CHARS = 8
+/** package.json's `name`, to find our own package.json above this file (source or bundled). */
+const PACKAGE_NAME = 'deepvis-studio'
+/** Folders searched upwards for package.json. */
+const PACKAGE_SEARCH_DEPTH = 6
+/** Version answered when package.json cannot be read. */
+const UNKNOWN_VERSION = '0.0.0'
 
 export interface EngineHost {
   /** Start the backend and load the model; idempotent, resolves (never rejects) when done. */
@@ -53,6 +95,67 @@ interface Loaded {
   loaded: LoadedModel
   /** See RunEngine.modelKey. */
   modelKey: string
+  /** The user's input-spec correction in force (`model:setInputSpec`), null for the model's own spec. */
+  correction: InputSpecOverride | null
+  /** The model's own input size [height, width], before any correction. */
+  ownSize: [number, number]
+}
+
+/** DeepVis Studio's version from its package.json (searched upwards from this file), else 0.0.0. */
+export async function packageVersion(): Promise<string> {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < PACKAGE_SEARCH_DEPTH; i++) {
+    try {
+      const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown }
+      if (pkg.name === PACKAGE_NAME && typeof pkg.version === 'string') return pkg.version
+    } catch {
+      // No (readable) package.json here: look one folder up.
+    }
+    const up = path.dirname(dir)
+    if (up === dir) break
+    dir = up
+  }
+  return UNKNOWN_VERSION
+}
+
+/**
+ * The loader's overrides for a user correction: a size given on one side only keeps the model's own
+ * other side, and may differ from a LayersModel's fixed input size; a single mean value applies to
+ * every channel.
+ */
+export function correctionOverrides(c: InputSpecOverride, ownSize: [number, number], channels: number): InputSpecOverrides {
+  const out: InputSpecOverrides = {}
+  if (c.height !== undefined || c.width !== undefined) {
+    out.size = [c.height ?? ownSize[0], c.width ?? ownSize[1]]
+    // A fixed-size LayersModel may take another size on its fully convolutional part (checkSizeFits);
+    // its own size keeps it as it is (a flatten layer, say, needs the fixed size to be built).
+    if (out.size[0] !== ownSize[0] || out.size[1] !== ownSize[1]) out.freeSize = true
+  }
+  if (c.channelOrder !== undefined) out.channelOrder = c.channelOrder
+  if (c.mean !== undefined) out.mean = c.mean.length === 1 ? new Array<number>(channels).fill(c.mean[0]) : [...c.mean]
+  return out
+}
+
+/**
+ * Throw BAD_INPUT_SPEC unless every layer of `model` has a real output at input `size`: a size too
+ * small for the kernels (tfjs then reports a negative map size) or one a dense layer after a flatten
+ * cannot take is refused here, not in the middle of a run.
+ */
+export async function checkSizeFits(model: VisModel, size: [number, number]): Promise<void> {
+  const what = `the model cannot take a ${size[0]}x${size[1]} input`
+  let layers: Awaited<ReturnType<VisModel['catalog']>>
+  try {
+    layers = await model.catalog(size)
+  } catch (e) {
+    throw new DeepVisError('BAD_INPUT_SPEC', `${what}: ${e instanceof Error ? e.message : String(e)}`)
+  }
+  const empty = layers.find((l) => l.shape.some((d) => d <= 0))
+  if (empty) throw new DeepVisError('BAD_INPUT_SPEC', `${what}: layer '${empty.name}' would have no output (shape ${empty.shape.join('x')}); choose a larger size`)
+}
+
+/** Whether a correction changes anything (an empty one is the same as none). */
+function isCorrection(c: InputSpecOverride | null): c is InputSpecOverride {
+  return c !== null && Object.values(c).some((v) => v !== undefined)
 }
 
 /** A model's identity: sha256 of its model.json bytes and its effective input spec. */
@@ -71,6 +174,28 @@ export function summarizeInputSpec(spec: InputSpec): InputSpecSummary {
     channelOrder: spec.channelOrder,
     mean: meanIsImage(spec) ? 'image' : Array.from(spec.mean),
     source: spec.source,
+  }
+}
+
+/** The input size [height, width] of a loaded model's spec. */
+function sizeOf(loaded: LoadedModel): [number, number] {
+  return [loaded.inputSpec.height, loaded.inputSpec.width]
+}
+
+/** The `model:info` answer for a loaded model. */
+function modelInfoOf({ backend, loaded, correction }: Loaded): ModelInfo {
+  return {
+    name: loaded.name,
+    format: loaded.model.format,
+    backend: backend.name,
+    backendDetail: backend.detail,
+    inputSpec: summarizeInputSpec(loaded.inputSpec),
+    labelsCount: loaded.inputSpec.labels?.length ?? 0,
+    path: path.dirname(loaded.modelJsonPath),
+    defaultUnit: loaded.defaults.push_layer !== undefined
+      ? { layer: loaded.defaults.push_layer, channel: loaded.defaults.push_channel ?? 0 }
+      : null,
+    inputSpecCorrected: correction !== null,
   }
 }
 
@@ -94,18 +219,25 @@ export function presetInfos(): PresetInfo[] {
  * Create the host; nothing happens until `start()`.
  * @example const host = createEngineHost({ modelDir }); void host.start(); registerIpc(ipcMain, host.handlers, trusted)
  */
-export function createEngineHost({ modelDir, backend = 'auto', missingModelHint, historyDir, thumbsDir, emit }: EngineHostOptions): EngineHost {
+export function createEngineHost(options: EngineHostOptions): EngineHost {
+  const { modelDir, backend = 'auto', missingModelHint, historyDir, thumbsDir, emit, app = {} } = options
+  const dataDir = options.dataDir ?? (historyDir ? path.dirname(historyDir) : null)
+  const uploadsDir = dataDir ? path.join(dataDir, UPLOADS_SUBDIR) : null
+  const recent: RecentModels | null = dataDir ? createRecentModels(path.join(dataDir, RECENT_MODELS_FILE)) : null
   let starting: Promise<Loaded | DeepVisError> | null = null
   let disposed = false
   let runService: RunService | null = null
   let thumbService: ThumbService | null = null
+  /** The chain of model changes: each waits for the previous one. */
+  let changing: Promise<unknown> = Promise.resolve()
+  const gone = (): DeepVisError => new DeepVisError('BAD_MODEL', 'the model was disposed (the app is quitting)')
 
   async function load(): Promise<Loaded | DeepVisError> {
     try {
       const info = await initBackend(backend)
       try {
         const loaded = await loadModelFolder(modelDir)
-        return { backend: info, loaded, modelKey: await modelKeyOf(loaded) }
+        return { backend: info, loaded, modelKey: await modelKeyOf(loaded), correction: null, ownSize: sizeOf(loaded) }
       } catch (e) {
         if (e instanceof DeepVisError && e.code === 'BAD_MODEL' && missingModelHint) {
           return new DeepVisError('BAD_MODEL', `${e.message}. ${missingModelHint}`)
@@ -147,10 +279,6 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint,
     return thumbService
   }
 
-  const notYet = (what: string): never => {
-    throw new DeepVisError('INTERNAL', `${what} is not implemented yet`)
-  }
-
   function start(): Promise<void> {
     if (historyDir && !disposed) runs()
     starting ??= load()
@@ -165,7 +293,6 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint,
    * e.g. after the default model has been trained.
    */
   async function ready(): Promise<Loaded> {
-    const gone = (): DeepVisError => new DeepVisError('BAD_MODEL', 'the model was disposed (the app is quitting)')
     if (disposed) throw gone()
     const attempt = (starting ??= load())
     const outcome = await attempt
@@ -177,24 +304,143 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint,
     return outcome
   }
 
-  const handlers: IpcHandlers = {
-    'model:info': async () => {
-      const { backend: be, loaded } = await ready()
-      const info: ModelInfo = {
-        name: loaded.name,
-        format: loaded.model.format,
-        backend: be.name,
-        backendDetail: be.detail,
-        inputSpec: summarizeInputSpec(loaded.inputSpec),
-        labelsCount: loaded.inputSpec.labels?.length ?? 0,
-        path: path.dirname(loaded.modelJsonPath),
-        defaultUnit: loaded.defaults.push_layer !== undefined
-          ? { layer: loaded.defaults.push_layer, channel: loaded.defaults.push_channel ?? 0 }
-          : null,
-        inputSpecCorrected: false,
+  /** The loaded model, or null when none is (start failed or not begun); waits for a start in flight. */
+  async function current(): Promise<Loaded | null> {
+    const outcome = starting ? await starting : null
+    return outcome instanceof DeepVisError ? null : outcome
+  }
+
+  function send<K extends EventChannel>(channel: K, payload: EventMap[K]): void {
+    try {
+      emit?.(channel, payload)
+    } catch (e) {
+      console.error(`[engine] could not send '${channel}':`, e)
+    }
+  }
+
+  /** Run a model change after the previous one ended (whatever its outcome). */
+  function exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const next = changing.catch(() => undefined).then(change)
+    changing = next
+    return next
+  }
+
+  function checkIdle(what: string): void {
+    if (disposed) throw gone()
+    if (runService?.busy()) {
+      throw new DeepVisError('BAD_PARAM', `cannot ${what} while a run is queued or running: stop it (or wait for it to end) first`)
+    }
+  }
+
+  /** Load a folder with the loader; an upload without a sidecar name is named after its hash. */
+  async function loadFolder(folder: string, overrides: InputSpecOverrides = {}): Promise<LoadedModel> {
+    const loaded = await loadModelFolder(folder, overrides)
+    const dir = path.dirname(loaded.modelJsonPath)
+    if (uploadsDir && path.dirname(dir) === uploadsDir && loaded.name === path.basename(dir)) {
+      loaded.name = `uploaded model ${loaded.name.slice(0, UPLOAD_NAME_HASH_CHARS)}`
+    }
+    return loaded
+  }
+
+  /**
+   * Make `next` the loaded model. The previous one is disposed once the thumbnail service is idle
+   * (it may still be rendering a unit with it); runs are idle (checked by the caller).
+   */
+  function install(next: Loaded, previous: Loaded | null): ModelInfo {
+    starting = Promise.resolve(next)
+    if (previous) {
+      const idle = thumbService ? thumbService.whenIdle() : Promise.resolve()
+      void idle.catch(() => undefined).then(() => previous.loaded.model.dispose())
+    }
+    const info = modelInfoOf(next)
+    send('model:changed', info)
+    return info
+  }
+
+  /** Open a model folder (or model.json) as the loaded model; see the module header. */
+  function openModel(modelPath: string): Promise<ModelInfo> {
+    return exclusive(async () => {
+      checkIdle('open another model')
+      const previous = await current()
+      const be = previous?.backend ?? (await initBackend(backend))
+      const loaded = await loadFolder(path.resolve(expandHome(modelPath)))
+      let next: Loaded
+      try {
+        next = { backend: be, loaded, modelKey: await modelKeyOf(loaded), correction: null, ownSize: sizeOf(loaded) }
+        checkIdle('open another model')
+      } catch (e) {
+        loaded.model.dispose()
+        throw e
       }
+      const info = install(next, previous)
+      await recent?.add({ path: info.path, name: info.name }).catch((e: unknown) => {
+        console.error('[engine] could not update the recent-models list:', e)
+      })
       return info
-    },
+    })
+  }
+
+  /** Store uploaded files and open them; a folder that is not a loadable model is removed again. */
+  async function uploadModel(files: Parameters<IpcHandlers['model:upload']>[0]): Promise<ModelInfo> {
+    if (!uploadsDir) throw new DeepVisError('INTERNAL', 'no data folder is configured for uploaded models')
+    checkIdle('upload a model')
+    const folder = await storeUpload(uploadsDir, files)
+    try {
+      return await openModel(folder)
+    } catch (e) {
+      if (e instanceof DeepVisError && (e.code === 'BAD_MODEL' || e.code === 'BAD_INPUT_SPEC')) {
+        const inUse = (await current())?.loaded.modelJsonPath
+        if (!inUse || path.dirname(inUse) !== folder) await rm(folder, { recursive: true, force: true }).catch(() => undefined)
+        throw new DeepVisError(e.code, `the uploaded files are not a complete model: ${e.message}`)
+      }
+      throw e
+    }
+  }
+
+  /** Reload the current model's folder with a user correction of its input spec (null: its own). */
+  function setInputSpec(override: InputSpecOverride | null): Promise<ModelInfo> {
+    return exclusive(async () => {
+      checkIdle('change the input spec')
+      const cur = await ready()
+      const correction = isCorrection(override) ? override : null
+      const overrides = correction ? correctionOverrides(correction, cur.ownSize, cur.loaded.inputSpec.channels) : {}
+      let loaded: LoadedModel
+      try {
+        loaded = await loadFolder(path.dirname(cur.loaded.modelJsonPath), overrides)
+      } catch (e) {
+        // The same folder loaded before: a failure now comes from the new size (e.g. a flatten
+        // layer cannot be built without its fixed input size).
+        if (e instanceof DeepVisError && e.code === 'BAD_MODEL' && overrides.size && overrides.freeSize) {
+          throw new DeepVisError('BAD_INPUT_SPEC',
+            `the model cannot take a ${overrides.size[0]}x${overrides.size[1]} input (its own is ${cur.ownSize[0]}x${cur.ownSize[1]}): ${e.message}`)
+        }
+        throw e
+      }
+      let next: Loaded
+      try {
+        const [height, width] = sizeOf(loaded)
+        if (height !== cur.ownSize[0] || width !== cur.ownSize[1]) await checkSizeFits(loaded.model, [height, width])
+        if (correction) {
+          loaded.inputSpec = { ...loaded.inputSpec, source: loaded.inputSpec.source.replace(LOADER_OVERRIDE_SUFFIX, '') + CORRECTION_SOURCE_SUFFIX }
+        }
+        next = { backend: cur.backend, loaded, modelKey: await modelKeyOf(loaded), correction, ownSize: correction ? cur.ownSize : [height, width] }
+        checkIdle('change the input spec')
+      } catch (e) {
+        loaded.model.dispose()
+        throw e
+      }
+      return install(next, cur)
+    })
+  }
+
+  const handlers: IpcHandlers = {
+    'app:info': async () => ({
+      mode: app.mode ?? 'web',
+      version: app.version ?? (await packageVersion()),
+      canPickFolders: app.canPickFolders ?? false,
+      dataDir: dataDir ?? '',
+    }),
+    'model:info': async () => modelInfoOf(await ready()),
     'model:layers': async () => {
       const { loaded } = await ready()
       const { height, width, labels } = loaded.inputSpec
@@ -206,13 +452,18 @@ export function createEngineHost({ modelDir, backend = 'auto', missingModelHint,
     'runs:list': () => runs().list(),
     'runs:get': (runId) => runs().get(runId),
     'runs:delete': (runId) => runs().delete(runId),
-    'app:info': () => notYet('app:info'),
-    'model:open': () => notYet('model:open'),
-    'model:pick': () => notYet('model:pick'),
-    'model:upload': () => notYet('model:upload'),
-    'model:recent': () => notYet('model:recent'),
-    'model:setInputSpec': () => notYet('model:setInputSpec'),
-    'run:export': () => notYet('run:export'),
+    'model:open': (modelPath) => openModel(modelPath),
+    'model:pick': () => {
+      throw new DeepVisError('BAD_PARAM', "no folder dialog here: type the model folder's path or upload its files")
+    },
+    'model:upload': (files) => uploadModel(files),
+    'model:recent': async () => (recent ? recent.list() : []),
+    'model:setInputSpec': (override) => setInputSpec(override),
+    'run:export': async ({ runId, folder }) => {
+      if (folder === null) throw new DeepVisError('BAD_PARAM', 'choose a folder to export the run to')
+      const run = await runs().get(runId)
+      return exportRun(run.folder, runId, folder)
+    },
     'units:render': (req) => thumbs().render(req),
     'units:cancel': (jobId) => thumbs().cancel(jobId),
     'units:thumbs': (layer) => thumbs().thumbs(layer),

@@ -21,7 +21,7 @@
  * worker_thread.
  * Shape: `createRunService({historyDir, engine, emit}) => RunService`;
  *   `start(spec) => Promise<runId>`, `stop(runId)`, `list() => RunSummary[]` (newest first),
- *   `get(runId) => RunDetail`, `delete(runId)`, `whenIdle()`, `dispose()`
+ *   `get(runId) => RunDetail`, `delete(runId)`, `whenIdle()`, `busy()`, `dispose()`
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -98,6 +98,8 @@ export interface RunService {
   delete(runId: string): Promise<void>
   /** Resolves when the queue is empty and nothing runs. */
   whenIdle(): Promise<void>
+  /** True while a run is queued or running (e.g. the model must not be swapped then). */
+  busy(): boolean
   /** Stop every queued and running run (app quit). */
   dispose(): void
 }
@@ -249,6 +251,9 @@ export function createRunService({ historyDir, engine, emit, skipbig = false, no
       base = baseSummary(job, eng.modelName, eng.backend)
       const previewEvery = job.spec.previewEvery ?? DEFAULT_PREVIEW_EVERY
       const onIteration = async (ev: IterationEvent): Promise<void> => {
+        // Let queued messages in (run:stop, other calls) between iterations: tfjs' data() on cpu/wasm
+        // resolves as a microtask, so without this the whole run holds the thread.
+        await new Promise<void>((resolve) => setImmediate(resolve))
         const progress: RunProgress = {
           runId: job.runId, ii: ev.ii, maxIter: ev.maxIter, obj: ev.obj, lr: ev.lr, norm: ev.norm, std: ev.std, wallMs: ev.wall_ms,
         }
@@ -385,5 +390,5 @@ export function createRunService({ historyDir, engine, emit, skipbig = false, no
     for (const job of active.values()) job.controller.abort()
   }
 
-  return { start, stop, list, get, delete: remove, whenIdle, dispose }
+  return { start, stop, list, get, delete: remove, whenIdle, busy: () => active.size > 0, dispose }
 }

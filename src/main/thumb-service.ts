@@ -258,6 +258,8 @@ export function createThumbService({
         if (!thumb) {
           const result = await optimize(eng.model, eng.inputSpec, { ...params, push_layer: job.layer, push_channel: channel }, {
             backend: eng.backend, signal: job.controller.signal,
+            // Let queued messages in (units:cancel, other calls) between iterations (see run-service.ts).
+            onIteration: () => new Promise<void>((resolve) => setImmediate(resolve)),
           })
           if (result.interrupted) return end('cancelled')
           thumb = await store(job, channel, result, eng.inputSpec)

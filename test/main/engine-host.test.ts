@@ -53,6 +53,9 @@ describe('createEngineHost', () => {
       backendDetail: '@tensorflow/tfjs-backend-cpu',
       inputSpec: { height: 16, width: 16, channelOrder: 'RGB', mean: [120, 115, 100], source: 'deepvis.json' },
       labelsCount: 5,
+      path: dir,
+      defaultUnit: null,
+      inputSpecCorrected: false,
     })
     host.dispose()
   })

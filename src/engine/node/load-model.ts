@@ -33,6 +33,24 @@ export interface InputSpecOverrides {
   scale?: number | number[]
   offset?: number | number[]
   labelsPath?: string
+  /**
+   * Let `size` replace a LayersModel's fixed input height and width (the app's input-spec
+   * correction): a fully convolutional part then takes the new size; a layer that cannot (a dense
+   * layer after a flatten) fails when shapes are computed at that size. Default false: a size that
+   * differs from a fixed input is refused.
+   */
+  freeSize?: boolean
+}
+
+/** Set the height and width of every 4-D `batch_input_shape` in a LayersModel topology to null. */
+function freeInputSize(node: unknown): void {
+  if (Array.isArray(node)) { node.forEach(freeInputSize); return }
+  if (typeof node !== 'object' || node === null) return
+  const obj = node as Record<string, unknown>
+  for (const [key, value] of Object.entries(obj)) {
+    if (key === 'batch_input_shape' && Array.isArray(value) && value.length === 4) obj[key] = [value[0], null, null, value[3]]
+    else freeInputSize(value)
+  }
 }
 
 export interface LoadedModel {
@@ -235,6 +253,7 @@ export async function loadModelFolder(modelPath: string, overrides: InputSpecOve
     if (fromIndex) { sidecar = fromIndex; source = 'index.json' }
   }
 
+  if (overrides.freeSize && overrides.size && artifacts.format !== 'graph-model') freeInputSize(artifacts.modelTopology)
   const model = await createVisModel(artifacts)
   try {
     const channels = model.inputShape[2] ?? 3
@@ -261,7 +280,7 @@ export async function loadModelFolder(modelPath: string, overrides: InputSpecOve
       scale: perChannel(overrides.scale ?? sidecar.scale ?? 1, channels, 'scale'),
       offset: perChannel(overrides.offset ?? sidecar.offset ?? 0, channels, 'offset'),
       labels: labelsPath ? await readLabels(labelsPath) : null,
-      source: Object.keys(overrides).some((k) => overrides[k as keyof InputSpecOverrides] !== undefined) ? `${source} + flags` : source,
+      source: Object.keys(overrides).some((k) => k !== 'freeSize' && overrides[k as keyof InputSpecOverrides] !== undefined) ? `${source} + flags` : source,
     })
     return { model, modelJsonPath: modelJson, inputSpec, defaults: sidecar.defaults ?? {}, name: sidecar.name ?? path.basename(dir) }
   } catch (e) {

@@ -1,0 +1,133 @@
+/**
+ * Model and result files on the engine's machine, for the app's model and export channels:
+ * - `storeUpload(uploadsDir, files)`: write an uploaded model (model.json, shards, sidecar, labels)
+ *   into `<uploadsDir>/<hash>/`, named by the sha256 of the files, atomically: the files go into a
+ *   hidden temporary folder that is renamed into place, so a folder under its final name is always
+ *   complete. The same files uploaded again reuse the existing folder.
+ * - `exportRun(runFolder, runId, destRoot)`: copy a stored run's images (best / last / majority,
+ *   `_X.png` and `_Xpm.png`, those that exist), info.json and info.txt into `<destRoot>/<runId>/`;
+ *   refuses a destination that exists and is not an empty folder.
+ * - `expandHome(p)`: `~` and `~/…` to the home folder, as a shell would.
+ * File names of uploads are validated by the IPC schema (plain names); this module checks again.
+ * Shape: `await storeUpload(dir, files) => folder`; `await exportRun(src, runId, dest) => ExportResult`
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { DeepVisError } from '../engine/errors.ts'
+import { INFO_JSON, INFO_TXT, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
+import type { ExportResult, UploadedFile } from '../shared/app-types.ts'
+import { UPLOAD_NAME_PATTERN } from '../shared/ipc-schemas.ts'
+
+/** Hex characters of the sha256 naming an upload folder (96 bits: no accidental collisions). */
+export const UPLOAD_HASH_CHARS = 24
+/** Random bytes in the name of an upload's temporary folder. */
+const TEMP_RANDOM_BYTES = 6
+/** Image suffixes of a stored run, per snapshot slot. */
+const IMAGE_SUFFIXES = ['_X.png', '_Xpm.png'] as const
+
+/** `~` or `~/rest` to the home folder; other paths unchanged. */
+export function expandHome(p: string): string {
+  if (p === '~') return os.homedir()
+  if (p.startsWith('~/') || p.startsWith(`~${path.sep}`)) return path.join(os.homedir(), p.slice(2))
+  return p
+}
+
+/** The decoded files, sorted by name, and the hash naming their folder (names and bytes both count). */
+export function hashUpload(files: readonly UploadedFile[]): { hash: string; decoded: { name: string; bytes: Buffer }[] } {
+  const decoded = files
+    .map((f) => {
+      if (!UPLOAD_NAME_PATTERN.test(f.name)) throw new DeepVisError('BAD_PARAM', `'${f.name}' is not a plain file name`)
+      return { name: f.name, bytes: Buffer.from(f.base64, 'base64') }
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const h = createHash('sha256')
+  for (const f of decoded) {
+    // Name and length first, so that no two different uploads hash the same byte stream.
+    h.update(`${f.name}\0${f.bytes.length}\0`)
+    h.update(f.bytes)
+  }
+  return { hash: h.digest('hex').slice(0, UPLOAD_HASH_CHARS), decoded }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Store uploaded model files under `<uploadsDir>/<hash>/` and return that folder.
+ * @example const dir = await storeUpload(path.join(dataDir, 'uploads'), files); await loadModelFolder(dir)
+ */
+export async function storeUpload(uploadsDir: string, files: readonly UploadedFile[]): Promise<string> {
+  if (files.length === 0) throw new DeepVisError('BAD_PARAM', 'no files uploaded: give model.json and its weight files')
+  const { hash, decoded } = hashUpload(files)
+  const folder = path.join(uploadsDir, hash)
+  if (await exists(folder)) return folder
+  await mkdir(uploadsDir, { recursive: true })
+  const temp = path.join(uploadsDir, `.upload-${hash}-${randomBytes(TEMP_RANDOM_BYTES).toString('hex')}`)
+  try {
+    await mkdir(temp)
+    for (const f of decoded) await writeFile(path.join(temp, f.name), f.bytes)
+    try {
+      await rename(temp, folder)
+    } catch (e) {
+      // The same upload landed meanwhile (rename onto a non-empty folder fails): use that one.
+      if (!(await exists(folder))) throw e
+      await rm(temp, { recursive: true, force: true })
+    }
+    return folder
+  } catch (e) {
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined)
+    throw new DeepVisError('INTERNAL', `could not store the uploaded model in ${uploadsDir}: ${e instanceof Error ? e.message : String(e)}`)
+  }
+}
+
+/** The files of a stored run that an export copies, in a fixed order (those that exist). */
+export async function exportableFiles(runFolder: string): Promise<string[]> {
+  const wanted = [
+    ...SNAPSHOT_SLOTS.flatMap((slot) => IMAGE_SUFFIXES.map((suffix) => `${slot}${suffix}`)),
+    INFO_JSON,
+    INFO_TXT,
+  ]
+  const present = new Set(await readdir(runFolder))
+  return wanted.filter((name) => present.has(name))
+}
+
+/**
+ * Copy a stored run's result files into `<destRoot>/<runId>/` (created). `destRoot` must be an
+ * absolute path (`~` allowed). BAD_PARAM when the destination exists and is not an empty folder;
+ * on a failed copy the half-written destination is removed.
+ * @example await exportRun(detail.folder, detail.runId, '/home/me/exports')
+ */
+export async function exportRun(runFolder: string, runId: string, destRoot: string): Promise<ExportResult> {
+  const root = expandHome(destRoot)
+  if (!path.isAbsolute(root)) {
+    throw new DeepVisError('BAD_PARAM', `export folder '${destRoot}' is not an absolute path; give a full path such as /home/me/exports`)
+  }
+  const dest = path.join(root, runId)
+  let created = false
+  const st = await stat(dest).catch(() => null)
+  if (st && !st.isDirectory()) throw new DeepVisError('BAD_PARAM', `cannot export to ${dest}: a file of that name exists`)
+  if (st && (await readdir(dest)).length > 0) {
+    throw new DeepVisError('BAD_PARAM', `cannot export to ${dest}: the folder exists and is not empty (choose another folder, or empty it)`)
+  }
+  const files = await exportableFiles(runFolder)
+  if (files.length === 0) throw new DeepVisError('BAD_PARAM', `run '${runId}' has no result files in ${runFolder}`)
+  try {
+    if (!st) {
+      await mkdir(dest, { recursive: true })
+      created = true
+    }
+    for (const name of files) await copyFile(path.join(runFolder, name), path.join(dest, name))
+  } catch (e) {
+    if (created) await rm(dest, { recursive: true, force: true }).catch(() => undefined)
+    throw new DeepVisError('BAD_PARAM', `could not export run '${runId}' to ${dest}: ${e instanceof Error ? e.message : String(e)}`)
+  }
+  return { folder: dest, files }
+}
