@@ -30,14 +30,13 @@ import { meanIsImage, type InputSpec } from '../engine/model/input-spec.ts'
 import { initBackend, type BackendChoice, type BackendInfo } from '../engine/node/backends.ts'
 import { loadModelFolder, type InputSpecOverrides, type LoadedModel } from '../engine/node/load-model.ts'
 import type { VisModel } from '../engine/model/vis-model.ts'
-import { PRESETS } from '../engine/params.ts'
 import type { AppInfo, InputSpecOverride } from '../shared/app-types.ts'
 import type { EventChannel, EventMap, InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contract.ts'
-import type { PresetInfo } from '../shared/run-types.ts'
 import type { IpcHandlers } from './ipc.ts'
 import { expandHome, exportRun, storeUpload } from './model-files.ts'
 import { createRecentModels, RECENT_MODELS_FILE, type RecentModels } from './recent-models.ts'
 import { createRunService, type Emit, type RunEngine, type RunService } from './run-service.ts'
+import { presetInfos } from './presets.ts'
 import { createThumbService, type ThumbService } from './thumb-service.ts'
 
 export interface EngineHostOptions {
@@ -166,6 +165,8 @@ export async function modelKeyOf(loaded: LoadedModel): Promise<string> {
   return h.digest('hex').slice(0, 24)
 }
 
+export { presetInfos }
+
 /** The user-facing part of the engine's input spec. */
 export function summarizeInputSpec(spec: InputSpec): InputSpecSummary {
   return {
@@ -206,14 +207,6 @@ export function attachLabels(layers: readonly Omit<LayerInfo, 'labels'>[], label
     : { name: l.name, type: l.type, shape: [...l.shape], units: l.units }))
 }
 
-/** The regularizer presets as the UI lists them (copies: the engine's table stays untouched). */
-export function presetInfos(): PresetInfo[] {
-  return Object.entries(PRESETS).map(([name, p]) => ({
-    name,
-    description: p.description,
-    params: structuredClone(p.params),
-  }))
-}
 
 /**
  * Create the host; nothing happens until `start()`.

@@ -7,18 +7,24 @@
  * - a strict Content-Security-Policy is sent as a response header and also sits in index.html's
  *   <meta> (file:// pages get no response headers);
  * - IPC only answers the app's own top-level frame (src/main/ipc.ts).
- * The engine runs in this process, owned by src/main/engine-host.ts; runs are stored under
- * `<userData>/runs` and their events are sent to the app's window only.
+ * The engine runs in a worker_thread (src/main/engine-worker.ts, bundled by electron-vite from the
+ * `?nodeWorker` import below) behind src/main/worker-engine-host.ts, so its compute never blocks this
+ * process; runs are stored under `<userData>/runs` and their events are sent to the app's window only.
+ * Two channels need this process, not the engine: `model:pick` and `run:export` without a folder show
+ * a native folder dialog here and pass the chosen folder on to the worker (`withFolderDialogs`).
  * Shape: side effects on import (the app starts); pure helpers `windowOptions`,
- * `contentSecurityPolicy`, `isAppUrl` and `appWindowSender` are exported for tests.
+ * `contentSecurityPolicy`, `isAppUrl`, `appWindowSender`, `folderPicker` and `withFolderDialogs` are
+ * exported for tests.
  */
+/// <reference types="electron-vite/node" />
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { app, BrowserWindow, ipcMain, session } from 'electron'
-import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent, Session } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, session } from 'electron'
+import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent, OpenDialogOptions, Session } from 'electron'
 import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
-import { createEngineHost } from './engine-host.ts'
-import { registerIpc } from './ipc.ts'
+import createEngineWorker from './engine-worker.ts?nodeWorker'
+import { registerIpc, type IpcHandlers } from './ipc.ts'
+import { createWorkerEngineHost } from './worker-engine-host.ts'
 import { contentSecurityPolicy } from '../shared/csp.ts'
 
 export { contentSecurityPolicy }
@@ -112,6 +118,52 @@ export function appWindowSender(getWindow: () => EventTargetWindow | null, appPa
   }
 }
 
+/** Title and options of one folder dialog. */
+export interface FolderDialogRequest {
+  title: string
+  /** Offer to create a new folder (an export destination). */
+  createDirectory: boolean
+}
+
+/** Ask the user for a folder; null when cancelled. */
+export type PickFolder = (request: FolderDialogRequest) => Promise<string | null>
+
+/**
+ * Electron's folder dialog, attached to the app's window when there is one.
+ * @example withFolderDialogs(engine.handlers, folderPicker(() => mainWindow))
+ */
+export function folderPicker(getWindow: () => BrowserWindow | null): PickFolder {
+  return async ({ title, createDirectory }) => {
+    const properties: OpenDialogOptions['properties'] = createDirectory ? ['openDirectory', 'createDirectory'] : ['openDirectory']
+    const options: OpenDialogOptions = { title, properties }
+    const win = getWindow()
+    const answer = win && !win.isDestroyed() ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
+    return answer.canceled || answer.filePaths.length === 0 ? null : answer.filePaths[0]
+  }
+}
+
+/**
+ * The engine's handlers with the two channels that need a dialog of this process replaced:
+ * - `model:pick`: choose a folder, then `model:open` it in the engine; null when cancelled;
+ * - `run:export` with `folder: null`: choose (or create) a folder, then export there; `{folder: '',
+ *   files: []}` when cancelled. With a folder given it goes to the engine unchanged.
+ * @example registerIpc(ipcMain, withFolderDialogs(engine.handlers, folderPicker(() => mainWindow)), trusted)
+ */
+export function withFolderDialogs(engine: IpcHandlers, pickFolder: PickFolder): IpcHandlers {
+  return {
+    ...engine,
+    'model:pick': async () => {
+      const folder = await pickFolder({ title: 'Open a TensorFlow.js model folder', createDirectory: false })
+      return folder === null ? null : engine['model:open'](folder)
+    },
+    'run:export': async (req) => {
+      if (req.folder !== null) return engine['run:export'](req)
+      const folder = await pickFolder({ title: 'Export the run to a folder', createDirectory: true })
+      return folder === null ? { folder: '', files: [] } : engine['run:export']({ runId: req.runId, folder })
+    },
+  }
+}
+
 function installSessionGuards(ses: Session): void {
   const policy = contentSecurityPolicy({ dev: DEV_SERVER_URL !== undefined })
   ses.webRequest.onHeadersReceived((details, callback) => {
@@ -145,10 +197,13 @@ app.on('web-contents-created', (_event, contents) => {
   contents.on('will-attach-webview', (event) => event.preventDefault())
 })
 
-const engine = createEngineHost({
+const engine = createWorkerEngineHost({
+  createWorker: createEngineWorker,
   modelDir: path.join(app.getAppPath(), ...DEFAULT_MODEL_SUBDIR),
   missingModelHint: "Create it with 'npm run train-default-model'.",
   historyDir: path.join(app.getPath('userData'), HISTORY_SUBDIR),
+  dataDir: app.getPath('userData'),
+  app: { mode: 'electron', version: app.getVersion(), canPickFolders: true },
   emit: appWindowSender(() => mainWindow, appUrl),
 })
 
@@ -164,7 +219,7 @@ if (!app.requestSingleInstanceLock()) {
   void app.whenReady().then(() => {
     installSessionGuards(session.defaultSession)
     void engine.start()
-    registerIpc(ipcMain, engine.handlers, isTrustedSender)
+    registerIpc(ipcMain, withFolderDialogs(engine.handlers, folderPicker(() => mainWindow)), isTrustedSender)
     createWindow()
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) createWindow()

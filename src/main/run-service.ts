@@ -17,31 +17,32 @@
  * - A run that fails while executing (e.g. a blur radius too large for the input, a diverging
  *   objective, a full disk) ends as a 'failed' `run:done` with the message; its folder is removed and
  *   nothing is stored. Nothing is thrown out of the queue.
- * The loop runs in this process (it yields to the event loop every iteration); it is not in a
- * worker_thread.
+ * The service lives with the engine, in the engine worker thread of the app and the web server
+ * (src/main/engine-worker.ts); the loop yields to the event loop every iteration so that calls
+ * (run:stop, ...) get in. Reading finished runs is src/main/run-store.ts, which the main thread
+ * also uses directly.
  * Shape: `createRunService({historyDir, engine, emit}) => RunService`;
  *   `start(spec) => Promise<runId>`, `stop(runId)`, `list() => RunSummary[]` (newest first),
  *   `get(runId) => RunDetail`, `delete(runId)`, `whenIdle()`, `busy()`, `dispose()`
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
 import type { VisModel } from '../engine/model/vis-model.ts'
-import { encodePng, INFO_JSON, renderXpm, saveResults, SNAPSHOT_SLOTS, writeFileAtomic } from '../engine/node/save-results.ts'
+import { encodePng, renderXpm, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
 import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/optimize.ts'
 import { resolveParams, type FindParams } from '../engine/params.ts'
 import type { OptimizeResult } from '../engine/result.ts'
 import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
 import { RUN_ID_PATTERN } from '../shared/ipc-schemas.ts'
-import type { RunDetail, RunProgress, RunSpec, RunStatus, RunSummary, SnapshotImages } from '../shared/run-types.ts'
+import { checkRunId, getStoredRun, listStoredRuns, PNG_DATA_URL_PREFIX, RUN_JSON, RUN_JSON_FORMAT, type StoredRun } from './run-store.ts'
 
-/** The summary file of a stored run, written last: its presence marks a complete entry. */
-export const RUN_JSON = 'run.json'
-/** `format` tag of run.json; bump the number on an incompatible change. */
-export const RUN_JSON_FORMAT = 'deepvis-run@1'
+export { checkRunId, RUN_JSON, RUN_JSON_FORMAT }
+import type { RunDetail, RunProgress, RunSpec, RunStatus, RunSummary } from '../shared/run-types.ts'
+
 /** Default of `RunSpec.previewEvery` (iterations between preview images). */
 export const DEFAULT_PREVIEW_EVERY = 10
 /** Longest run id (see RUN_ID_PATTERN). */
@@ -52,7 +53,6 @@ const RUN_ID_RANDOM_BYTES = 2
 const CHANNEL_DIGITS = 4
 /** Characters of a layer name kept in a run id; others become '_'. */
 const UNSAFE_ID_CHARS = /[^A-Za-z0-9_-]/g
-const PNG_DATA_URL_PREFIX = 'data:image/png;base64,'
 
 /** What a run needs from the engine host: the loaded model and where it runs. */
 export interface RunEngine {
@@ -104,12 +104,6 @@ export interface RunService {
   dispose(): void
 }
 
-/** run.json: the summary plus the resolved parameters. */
-interface StoredRun extends RunSummary {
-  format: typeof RUN_JSON_FORMAT
-  params: FindParams
-}
-
 interface Job {
   runId: string
   spec: RunSpec
@@ -129,45 +123,13 @@ export function makeRunId(now: Date, layer: string, channel: number): string {
   return `${stamp}-${layerPart}-${unit}-${rand}`.slice(0, MAX_RUN_ID_LENGTH)
 }
 
-/** Throws BAD_PARAM unless `runId` matches RUN_ID_PATTERN (so it cannot name a path outside the history). */
-export function checkRunId(runId: string): void {
-  if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) {
-    throw new DeepVisError('BAD_PARAM', `invalid run id ${JSON.stringify(runId)}: 1-64 characters of A-Z, a-z, 0-9, _ and -`)
-  }
-}
-
 /** PNG data URL of RGB bytes (HWC) of the input's size. */
 async function pngDataUrl(rgb: Uint8Array, spec: InputSpec): Promise<string> {
   return PNG_DATA_URL_PREFIX + Buffer.from(await encodePng(rgb, spec)).toString('base64')
 }
 
-async function fileDataUrl(file: string): Promise<string | null> {
-  try {
-    return PNG_DATA_URL_PREFIX + (await readFile(file)).toString('base64')
-  } catch {
-    return null
-  }
-}
-
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
-}
-
-function isStoredRun(value: unknown, runId: string): value is StoredRun {
-  if (typeof value !== 'object' || value === null) return false
-  const v = value as Partial<StoredRun>
-  return v.format === RUN_JSON_FORMAT && v.runId === runId && typeof v.createdAt === 'string' && typeof v.status === 'string'
-}
-
-/** The summary part of a stored run (without format and params). */
-function toSummary(stored: StoredRun): RunSummary {
-  const { format: _format, params: _params, ...summary } = stored
-  return summary
-}
-
-/** JSON number arrays of info.json hold null for non-finite values; bring them back as NaN. */
-function numbers(value: unknown): number[] {
-  return Array.isArray(value) ? value.map((v) => (typeof v === 'number' ? v : NaN)) : []
 }
 
 /**
@@ -317,58 +279,14 @@ export function createRunService({ historyDir, engine, emit, skipbig = false, no
     active.get(runId)?.controller.abort()
   }
 
-  async function readStored(runId: string): Promise<StoredRun | null> {
-    try {
-      const value: unknown = JSON.parse(await readFile(path.join(historyDir, runId, RUN_JSON), 'utf8'))
-      return isStoredRun(value, runId) ? value : null
-    } catch {
-      return null
-    }
-  }
-
   async function list(): Promise<RunSummary[]> {
     await ready
-    const entries = await readdir(historyDir, { withFileTypes: true })
-    const stored = await Promise.all(entries
-      .filter((e) => e.isDirectory() && RUN_ID_PATTERN.test(e.name))
-      .map((e) => readStored(e.name)))
-    return stored
-      .filter((s): s is StoredRun => s !== null)
-      .map(toSummary)
-      .sort((a, b) => (a.createdAt === b.createdAt ? b.runId.localeCompare(a.runId) : b.createdAt.localeCompare(a.createdAt)))
+    return listStoredRuns(historyDir)
   }
 
   async function get(runId: string): Promise<RunDetail> {
-    checkRunId(runId)
     await ready
-    const stored = await readStored(runId)
-    if (!stored) throw new DeepVisError('BAD_PARAM', `no stored run '${runId}'`)
-    const dir = path.join(historyDir, runId)
-    let series: Record<string, unknown> = {}
-    try {
-      const info: unknown = JSON.parse(await readFile(path.join(dir, INFO_JSON), 'utf8'))
-      if (typeof info === 'object' && info !== null && 'series' in info && typeof info.series === 'object' && info.series !== null) {
-        series = info.series as Record<string, unknown>
-      }
-    } catch {
-      // A run.json without a readable info.json: the summary is still worth showing.
-    }
-    const images = {} as RunDetail['images']
-    for (const slot of SNAPSHOT_SLOTS) {
-      const x = stored[slot] ? await fileDataUrl(path.join(dir, `${slot}_X.png`)) : null
-      const xpm = stored[slot] ? await fileDataUrl(path.join(dir, `${slot}_Xpm.png`)) : null
-      images[slot] = x && xpm ? ({ x, xpm } satisfies SnapshotImages) : null
-    }
-    return {
-      ...toSummary(stored),
-      params: stored.params,
-      series: {
-        obj: numbers(series['obj']), norm: numbers(series['norm']), std: numbers(series['std']),
-        lr: numbers(series['lr']), wall_ms: numbers(series['wall_ms']),
-      },
-      images,
-      folder: dir,
-    }
+    return getStoredRun(historyDir, runId)
   }
 
   async function remove(runId: string): Promise<void> {

@@ -38,6 +38,7 @@ import type { OptimizeResult } from '../engine/result.ts'
 import type { ThumbDone, ThumbRequest, UnitThumb } from '../shared/app-types.ts'
 import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
 import type { Emit, RunEngine } from './run-service.ts'
+import { PNG_DATA_URL_PREFIX } from './run-store.ts'
 
 /** Optimization parameters of a thumbnail: every FindParams field except the unit. */
 export type ThumbParams = Omit<FindParams, 'push_layer' | 'push_channel'>
@@ -75,7 +76,6 @@ const HASH_CHARS = 24
 const SAFE_KEY = /^[A-Za-z0-9_-]{1,64}$/
 /** Cache files read at once by `thumbs()`. */
 const READ_BATCH = 32
-const PNG_DATA_URL_PREFIX = 'data:image/png;base64,'
 const JSON_SUFFIX = '.json'
 const PNG_SUFFIX = '.png'
 

@@ -4,16 +4,26 @@
  * skips it). Prints the page URL with its access token; Ctrl-C closes cleanly.
  * Options: --port <n> (default 0: any free port), --host <addr> (default 127.0.0.1),
  * --model <dir> (default the embedded model), --backend <auto|tensorflow-gpu|tensorflow|wasm|cpu>,
- * --history <dir> (default ~/.deepvis/runs), --renderer <dir> (default out/renderer).
+ * --history <dir> (default ~/.deepvis/runs), --renderer <dir> (default out/renderer),
+ * --engine <worker|in-process> (default worker: the engine runs in a worker_thread; in-process is the
+ * fallback should a native backend misbehave in a worker).
  */
 import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/node/backends.ts'
-import { DEFAULT_MODEL_DIR, DEFAULT_RENDERER_DIR, startWebServer } from './server.ts'
+import type { BackendChoice } from '../engine/node/backends.ts'
+import { DEFAULT_MODEL_DIR, DEFAULT_RENDERER_DIR, startWebServer, type EngineMode } from './server.ts'
 
-const USAGE = 'usage: npm run web -- [--port N] [--host ADDR] [--model DIR] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--history DIR] [--renderer DIR]'
+/**
+ * The --backend choices, checked against the engine's list by the compiler; restated here because
+ * importing that list would load TensorFlow.js on this thread, which only the engine worker needs.
+ */
+const BACKENDS = { auto: true, 'tensorflow-gpu': true, tensorflow: true, wasm: true, cpu: true } as const satisfies Record<BackendChoice, true>
+const BACKEND_CHOICES = Object.keys(BACKENDS) as BackendChoice[]
+const ENGINE_MODES: readonly EngineMode[] = ['worker', 'in-process']
+
+const USAGE = 'usage: npm run web -- [--port N] [--host ADDR] [--model DIR] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--history DIR] [--renderer DIR] [--engine worker|in-process]'
 
 async function main(): Promise<number> {
   let values
@@ -26,6 +36,7 @@ async function main(): Promise<number> {
         backend: { type: 'string', default: 'auto' },
         history: { type: 'string', default: path.join(os.homedir(), '.deepvis', 'runs') },
         renderer: { type: 'string', default: DEFAULT_RENDERER_DIR },
+        engine: { type: 'string', default: 'worker' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }))
@@ -46,6 +57,10 @@ async function main(): Promise<number> {
     console.error(`deepvis web: --backend must be one of ${BACKEND_CHOICES.join(', ')}`)
     return 2
   }
+  if (!(ENGINE_MODES as readonly string[]).includes(values.engine)) {
+    console.error(`deepvis web: --engine must be one of ${ENGINE_MODES.join(', ')}`)
+    return 2
+  }
   const rendererDir = path.resolve(values.renderer)
   if (!existsSync(path.join(rendererDir, 'index.html'))) {
     console.error(`deepvis web: no built renderer in ${rendererDir}; run 'npm run build' first`)
@@ -58,6 +73,7 @@ async function main(): Promise<number> {
     backend: values.backend as BackendChoice,
     historyDir: path.resolve(values.history),
     rendererDir,
+    engine: values.engine as EngineMode,
   })
   console.log(`DeepVis Studio (web) at ${server.url}`)
   if (values.host !== '127.0.0.1' && values.host !== 'localhost' && values.host !== '::1') {

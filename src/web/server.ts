@@ -10,8 +10,13 @@
  *   validation and error wrapping as Electron IPC (`invokeHandler` of src/main/ipc.ts).
  * - The same strict CSP as the Electron renderer, with `connect-src` opened to this server's
  *   WebSocket only. Binds to 127.0.0.1 unless told otherwise.
+ * - The engine runs in a worker_thread (src/main/worker-engine-host.ts, started from source under
+ *   tsx) so that a long iteration never stalls the HTTP and WebSocket traffic; `engine: 'in-process'`
+ *   keeps it on this thread (for comparison, see scripts/lag-bench.ts). `model:pick` and `run:export`
+ *   without a folder answer as the engine host does (BAD_PARAM: a browser has no native dialog here).
  * Shape: `startWebServer(options) => Promise<{url, port, token, close()}>`
  */
+import { constants as bufferConstants } from 'node:buffer'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import http from 'node:http'
@@ -20,8 +25,11 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { BackendChoice } from '../engine/node/backends.ts'
-import { createEngineHost } from '../main/engine-host.ts'
+import type { EngineHost } from '../main/engine-host.ts'
 import { invokeHandler } from '../main/ipc.ts'
+import { createSourceEngineWorker } from '../main/source-engine-worker.ts'
+import { createWorkerEngineHost } from '../main/worker-engine-host.ts'
+import { MAX_UPLOAD_BASE64 } from '../shared/ipc-schemas.ts'
 import { INVOKE_CHANNELS, type EventChannel, type EventMap, type InvokeChannel, type IpcResult } from '../shared/ipc-contract.ts'
 import { contentSecurityPolicy } from '../shared/csp.ts'
 
@@ -35,8 +43,17 @@ export const DEFAULT_MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis
 export const WS_PATH = '/ws'
 /** Name of the cookie that carries the token for the page's own requests. */
 const TOKEN_COOKIE = 'deepvis_token'
-/** Largest WebSocket message accepted (a RunSpec is far smaller). */
-const MAX_MESSAGE_BYTES = 1 << 20
+/** JSON around an uploaded model's base64 (file names, brackets, the message id). */
+const MESSAGE_OVERHEAD_BYTES = 1 << 20
+/**
+ * Largest WebSocket message accepted: a `model:upload` (base64 files, bounded by the schema), but no
+ * more than one JavaScript string can hold, since a message is decoded as one string (about 512 MiB
+ * on Node 20, so that is the real bound of an upload here).
+ */
+export const MAX_MESSAGE_BYTES = Math.min(MAX_UPLOAD_BASE64 + MESSAGE_OVERHEAD_BYTES, bufferConstants.MAX_STRING_LENGTH)
+
+/** Where the engine runs: a worker_thread (default) or this thread. */
+export type EngineMode = 'worker' | 'in-process'
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -74,6 +91,8 @@ export interface WebServerOptions {
   rendererDir?: string
   /** Access token; default 24 random bytes (base64url). */
   token?: string
+  /** Where the engine runs. Default 'worker' (off the event loop). */
+  engine?: EngineMode
 }
 
 export interface WebServer {
@@ -148,6 +167,7 @@ export async function startWebServer({
   historyDir,
   rendererDir = DEFAULT_RENDERER_DIR,
   token = randomBytes(24).toString('base64url'),
+  engine: engineMode = 'worker',
 }: WebServerOptions): Promise<WebServer> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES })
 
@@ -156,13 +176,18 @@ export async function startWebServer({
     for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(text)
   }
 
-  const engine = createEngineHost({
+  const engineOptions = {
     modelDir,
     backend,
     historyDir,
     missingModelHint: "Create it with 'npm run train-default-model'.",
+    app: { mode: 'web' as const, canPickFolders: false },
     emit: broadcast,
-  })
+  }
+  // Loaded only when used: in worker mode this thread never loads TensorFlow.js.
+  const engine: EngineHost = engineMode === 'in-process'
+    ? (await import('../main/engine-host.ts')).createEngineHost(engineOptions)
+    : createWorkerEngineHost({ ...engineOptions, createWorker: createSourceEngineWorker })
   void engine.start()
 
   // Known once listening (port 0 picks one).
@@ -240,7 +265,13 @@ export async function startWebServer({
 
   wss.on('connection', (ws) => {
     ws.on('message', (data, isBinary) => {
-      void answer(ws, isBinary ? null : data.toString())
+      let text: string | null = null
+      try {
+        if (!isBinary) text = data.toString()
+      } catch {
+        // Too large to become a string: answered as a malformed message.
+      }
+      void answer(ws, text)
     })
   })
 

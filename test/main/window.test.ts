@@ -1,26 +1,40 @@
 /**
  * The application window's security settings and the main-process fences, checked through the
- * pure helpers of src/main/index.ts (Electron itself is mocked: its binary is not available here).
+ * pure helpers of src/main/index.ts (Electron itself is mocked: its binary is not available here),
+ * and the folder-dialog overlays of `model:pick` / `run:export` over fake engine handlers.
  */
 import { readFile } from 'node:fs/promises'
-import { describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { EventTargetWindow } from '../../src/main/index.ts'
+import type { IpcHandlers } from '../../src/main/ipc.ts'
+import type { ModelInfo } from '../../src/shared/ipc-contract.ts'
 
 vi.mock('electron', () => {
   const app = {
     isPackaged: false,
     getAppPath: () => '/app',
     getPath: (name: string) => `/home/user/.config/deepvis-studio-${name}`,
+    getVersion: () => '0.0.0-test',
     requestSingleInstanceLock: () => true,
     // Never ready: importing the module must not create windows or touch the engine.
     whenReady: () => new Promise<void>(() => undefined),
     on: vi.fn(),
     quit: vi.fn(),
   }
-  return { app, BrowserWindow: vi.fn(), ipcMain: { handle: vi.fn(), removeHandler: vi.fn() }, session: {} }
+  return {
+    app,
+    BrowserWindow: vi.fn(),
+    dialog: { showOpenDialog: vi.fn() },
+    ipcMain: { handle: vi.fn(), removeHandler: vi.fn() },
+    session: {},
+  }
 })
+// The worker entry as electron-vite bundles it: never started here (the app never gets ready).
+const createEngineWorker = vi.fn()
+vi.mock('../../src/main/engine-worker.ts?nodeWorker', () => ({ default: createEngineWorker }))
 
-const { windowOptions, contentSecurityPolicy, isAppUrl, appWindowSender } = await import('../../src/main/index.ts')
+const { dialog } = await import('electron')
+const { windowOptions, contentSecurityPolicy, isAppUrl, appWindowSender, folderPicker, withFolderDialogs } = await import('../../src/main/index.ts')
 
 describe('windowOptions', () => {
   const prefs = windowOptions('/app/out/preload/index.cjs').webPreferences
@@ -122,5 +136,74 @@ describe('appWindowSender', () => {
     appWindowSender(() => other.win, APP)('run:done', done)
     appWindowSender(() => gone.win, APP)('run:done', done)
     expect([other.sent, gone.sent]).toEqual([[], []])
+  })
+})
+
+describe('folder-dialog overlays', () => {
+  const showOpenDialog = vi.mocked(dialog.showOpenDialog)
+  const info = { name: 'picked', path: '/models/picked' } as ModelInfo
+  const exported = { folder: '/out/run', files: ['best_X.png', 'info.json'] }
+
+  /** Engine handlers that record what reaches them. */
+  function fakeEngine(): { handlers: IpcHandlers; open: ReturnType<typeof vi.fn>; exportRun: ReturnType<typeof vi.fn> } {
+    const open = vi.fn(async (_folder: string) => info)
+    const exportRun = vi.fn(async (_req: { runId: string; folder: string | null }) => exported)
+    const handlers = { 'model:open': open, 'run:export': exportRun, 'model:pick': vi.fn(), 'presets:list': vi.fn() } as unknown as IpcHandlers
+    return { handlers, open, exportRun }
+  }
+  const win = { isDestroyed: () => false } as never
+
+  beforeEach(() => {
+    showOpenDialog.mockReset()
+  })
+
+  it("model:pick opens the chosen folder in the engine, on the app's window", async () => {
+    showOpenDialog.mockResolvedValue({ canceled: false, filePaths: ['/models/picked'] })
+    const engine = fakeEngine()
+    const handlers = withFolderDialogs(engine.handlers, folderPicker(() => win))
+    expect(await handlers['model:pick'](undefined)).toBe(info)
+    expect(engine.open).toHaveBeenCalledWith('/models/picked')
+    expect(showOpenDialog).toHaveBeenCalledWith(win, expect.objectContaining({ properties: ['openDirectory'] }))
+  })
+
+  it('model:pick answers null and opens nothing when the dialog is cancelled', async () => {
+    showOpenDialog.mockResolvedValue({ canceled: true, filePaths: [] })
+    const engine = fakeEngine()
+    expect(await withFolderDialogs(engine.handlers, folderPicker(() => null))['model:pick'](undefined)).toBeNull()
+    expect(engine.open).not.toHaveBeenCalled()
+    // Without a window the dialog is not attached to one.
+    expect(showOpenDialog.mock.calls[0]).toHaveLength(1)
+  })
+
+  it('run:export with a folder goes to the engine unchanged, without a dialog', async () => {
+    const engine = fakeEngine()
+    const req = { runId: 'r1', folder: '/out/run' }
+    expect(await withFolderDialogs(engine.handlers, folderPicker(() => win))['run:export'](req)).toBe(exported)
+    expect(engine.exportRun).toHaveBeenCalledWith(req)
+    expect(showOpenDialog).not.toHaveBeenCalled()
+  })
+
+  it('run:export without a folder asks for one (creating allowed) and exports there', async () => {
+    showOpenDialog.mockResolvedValue({ canceled: false, filePaths: ['/out/new'] })
+    const engine = fakeEngine()
+    expect(await withFolderDialogs(engine.handlers, folderPicker(() => win))['run:export']({ runId: 'r1', folder: null })).toBe(exported)
+    expect(engine.exportRun).toHaveBeenCalledWith({ runId: 'r1', folder: '/out/new' })
+    expect(showOpenDialog).toHaveBeenCalledWith(win, expect.objectContaining({ properties: ['openDirectory', 'createDirectory'] }))
+  })
+
+  it('run:export answers an empty export when the dialog is cancelled', async () => {
+    showOpenDialog.mockResolvedValue({ canceled: true, filePaths: [] })
+    const engine = fakeEngine()
+    expect(await withFolderDialogs(engine.handlers, folderPicker(() => win))['run:export']({ runId: 'r1', folder: null })).toEqual({ folder: '', files: [] })
+    expect(engine.exportRun).not.toHaveBeenCalled()
+  })
+
+  it('leaves every other channel to the engine', () => {
+    const engine = fakeEngine()
+    expect(withFolderDialogs(engine.handlers, folderPicker(() => win))['presets:list']).toBe(engine.handlers['presets:list'])
+  })
+
+  it('importing the main module starts no engine worker', () => {
+    expect(createEngineWorker).not.toHaveBeenCalled()
   })
 })

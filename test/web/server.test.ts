@@ -3,7 +3,9 @@
  * a temp history folder and a tiny renderer folder (no build needed). HTTP: the token guard, the
  * cookie for the page's assets, CSP, content types and path traversal. WebSocket (a real `ws`
  * client): model:info, BAD_PAYLOAD for bad payloads and unknown channels, a 5-iteration run
- * streaming run:progress and run:done, then runs:list showing it.
+ * streaming run:progress and run:done, then runs:list showing it. The engine runs in a worker_thread
+ * (TensorFlow.js never loads in this thread; `engine: 'in-process'` still works), and messages far
+ * larger than a RunSpec (a model upload) are accepted and answered.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -11,7 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { resolveStaticPath, startWebServer, type WebServer } from '../../src/web/server.ts'
+import { MAX_MESSAGE_BYTES, resolveStaticPath, startWebServer, type WebServer } from '../../src/web/server.ts'
 import type { IpcResult } from '../../src/shared/ipc-contract.ts'
 
 const MODEL_DIR = path.resolve(import.meta.dirname, '../../resources/models/deepvis-shapes')
@@ -193,6 +195,44 @@ describe('web server', () => {
       expect((list as { ok: true; value: { runId: string }[] }).value.map((r) => r.runId)).toContain(runId)
     } finally {
       client.ws.close()
+    }
+  })
+
+  it('runs the engine off this thread: TensorFlow.js is never loaded here', async () => {
+    const client = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`)
+    try {
+      expect(await client.call('model:info')).toMatchObject({ ok: true })
+      // tfjs-core registers its engine on the global object when it is first imported.
+      expect((globalThis as { _tfengine?: unknown })._tfengine).toBeUndefined()
+    } finally {
+      client.ws.close()
+    }
+  })
+
+  it('accepts and answers messages of many MiB (a model upload), within what one string can hold', async () => {
+    expect(MAX_MESSAGE_BYTES).toBeGreaterThanOrEqual(256 * 2 ** 20)
+    const client = await connect(`ws://127.0.0.1:${server.port}/ws?token=${server.token}`)
+    try {
+      const junk = Buffer.alloc(3 * 2 ** 20, 7).toString('base64')
+      const res = await client.call('model:upload', [{ name: 'model.json', base64: junk }])
+      // Not a model, but answered with an error code instead of the connection being dropped.
+      expect(res).toMatchObject({ ok: false, code: expect.stringMatching(/^BAD_/) })
+      expect(client.ws.readyState).toBe(WebSocket.OPEN)
+      expect(await client.call('presets:list')).toMatchObject({ ok: true })
+    } finally {
+      client.ws.close()
+    }
+  })
+
+  it("can keep the engine on this thread ('in-process')", async () => {
+    const s = await startWebServer({ modelDir: MODEL_DIR, backend: 'cpu', historyDir: path.join(tmp, 'history3'), rendererDir, engine: 'in-process' })
+    const client = await connect(`ws://127.0.0.1:${s.port}/ws?token=${s.token}`)
+    try {
+      expect(await client.call('model:info')).toMatchObject({ ok: true, value: { backend: 'cpu' } })
+      expect((globalThis as { _tfengine?: unknown })._tfengine).toBeDefined()
+    } finally {
+      client.ws.close()
+      await s.close()
     }
   })
 
