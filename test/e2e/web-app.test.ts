@@ -1,11 +1,14 @@
 /**
  * End to end in a real browser: the built renderer (`electron-vite build` → out/renderer) served by
- * the headless web mode with the real engine (embedded deepvis-shapes model, cpu backend, temp
+ * the headless web mode with the real engine (embedded deepvis-shapes model, wasm backend, temp
  * history), driven in Debian's headless Chromium through playwright-core (which never downloads a
  * browser). The story: the model loads; pick logits #0; choose preset yosinski-3 and 30 iterations
  * (an out-of-range value is clamped); Start → running → done with the plot and preview; the gallery
- * shows best and last; after a reload the history lists the run. Each step saves a screenshot
- * under test-results/e2e/. Skipped, with a message, where /usr/bin/chromium is absent (CI installs it).
+ * shows best and last; after a reload the history lists the run; render all units of the logits
+ * layer (progress, then a thumbnail per unit, instantly again on a second visit); compare two presets
+ * side by side (differing parameters highlighted, both runs done with images and plots); a bad
+ * model folder gives a clear error while the loaded model keeps working. Each step saves a
+ * screenshot under test-results/e2e/. Skipped, with a message, where /usr/bin/chromium is absent (CI installs it).
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -52,7 +55,7 @@ describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)
     expect(existsSync(path.join(RENDERER_DIR, 'index.html'))).toBe(true)
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-'))
-    server = await startWebServer({ port: 0, modelDir: MODEL_DIR, backend: 'cpu', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })
+    server = await startWebServer({ port: 0, modelDir: MODEL_DIR, backend: 'wasm', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -79,7 +82,7 @@ describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)
     await model.waitFor()
     await eventually(text(model)).toMatch(/DeepVis shapes/)
     const facts = await model.innerText()
-    expect(facts).toMatch(/Backend\s+cpu/)
+    expect(facts).toMatch(/Backend\s+wasm/)
     expect(facts).toMatch(/64×64/)
     await eventually(text(page.getByRole('listbox', { name: 'Model layers' }))).toContain('logits')
     await shot('01-loaded')
@@ -171,5 +174,75 @@ describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)
     await eventually(() => history.count()).toBe(1)
     expect(await history.first().innerText()).toMatch(/logits #0[\s\S]*done/)
     await shot('06-history-after-reload')
+  })
+
+  it('renders all units of the logits layer, then shows them at once on a second visit', async () => {
+    const layersList = page.getByRole('listbox', { name: 'Model layers' })
+    await layersList.getByRole('option').filter({ hasText: 'logits' }).click()
+    const units = page.getByRole('region', { name: 'Units' })
+    const grid = units.getByRole('listbox', { name: 'Units of logits' })
+    await grid.waitFor()
+    await units.getByRole('button', { name: 'Render all units (10)' }).click()
+    // While it runs: a progress bar with k / n and a Cancel button.
+    await units.getByRole('progressbar', { name: 'Rendering the units of logits' }).waitFor()
+    await eventually(() => units.getByRole('button', { name: 'Render all units (10)' }).count(), RUN_TIMEOUT).toBe(1)
+    expect(await units.getByRole('alert').count()).toBe(0)
+    const images = grid.locator('img')
+    await eventually(() => images.count()).toBe(10)
+    await shot('07-unit-grid')
+    // Another layer, then back: every thumbnail comes from the cache without a new job.
+    await layersList.getByRole('option').filter({ hasText: 'conv1' }).first().click()
+    await page.getByRole('listbox', { name: /Units of conv1/ }).waitFor()
+    await layersList.getByRole('option').filter({ hasText: 'logits' }).click()
+    await eventually(() => grid.locator('img').count()).toBe(10)
+    expect(await units.getByRole('progressbar').count()).toBe(0)
+  })
+
+  it('compares two presets side by side from the same seed', async () => {
+    await page.getByRole('navigation', { name: 'View' }).getByRole('button', { name: 'Compare' }).click()
+    const view = page.getByRole('region', { name: 'Compare side by side' })
+    await view.waitFor()
+    await view.getByLabel('Add a preset').selectOption('yosinski-1')
+    await view.getByLabel('Add a preset').selectOption('yosinski-3')
+    const table = view.getByRole('region', { name: 'Parameters of the compared settings' })
+    for (const i of [1, 2]) {
+      const maxIter = table.getByLabel(`max_iter of setting ${i}`)
+      await maxIter.fill('30')
+      await maxIter.press('Enter')
+      await eventually(() => maxIter.inputValue()).toBe('30')
+    }
+    // yosinski-1 and yosinski-3 differ in decay; max_iter is now the same.
+    await eventually(() => table.locator('tr[data-param="decay"]').getAttribute('class')).toMatch(/is-different/)
+    expect(await table.locator('tr[data-param="max_iter"]').getAttribute('class')).not.toMatch(/is-different/)
+    await view.getByRole('button', { name: '▶ Run' }).click()
+    const columns = view.locator('section.compare-column')
+    await eventually(() => columns.count()).toBe(2)
+    for (const i of [0, 1]) {
+      await eventually(() => columns.nth(i).getAttribute('data-status'), RUN_TIMEOUT).toMatch(/^(done|failed|stopped)$/)
+      expect(await columns.nth(i).getAttribute('data-status')).toBe('done')
+      const img = columns.nth(i).locator('figure img')
+      await eventually(() => img.evaluate((el) => (el as unknown as ImageLike).naturalWidth)).toBeGreaterThan(0)
+      await columns.nth(i).locator('canvas').first().waitFor()
+    }
+    expect(await view.getByRole('alert').count()).toBe(0)
+    await shot('08-compare')
+  })
+
+  it('refuses a bad model folder with a clear error and keeps the loaded model working', async () => {
+    await page.getByRole('navigation', { name: 'View' }).getByRole('button', { name: 'Explore' }).click()
+    const model = page.getByRole('region', { name: 'Model' })
+    await model.getByRole('button', { name: 'Open model…' }).click()
+    const form = model.getByRole('form', { name: 'Open a model' })
+    const missing = path.join(tmp, 'no-such-model')
+    await form.locator('input[name="modelPath"]').fill(missing)
+    await form.getByRole('button', { name: 'Open' }).click()
+    const alert = model.getByRole('alert')
+    await eventually(text(alert)).toMatch(/BAD_MODEL/)
+    expect(await alert.innerText()).toContain('no-such-model')
+    // The embedded model is still loaded and still answers.
+    expect(await model.innerText()).toMatch(/DeepVis shapes/)
+    await page.getByRole('listbox', { name: 'Model layers' }).getByRole('option').filter({ hasText: 'logits' }).click()
+    await eventually(() => page.getByRole('listbox', { name: 'Units of logits' }).getByRole('option').count()).toBe(10)
+    await shot('09-bad-model')
   })
 })

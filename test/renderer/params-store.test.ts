@@ -91,3 +91,13 @@ describe('useParamsStore', () => {
     expect(s.error).toEqual({ code: 'INTERNAL', message: 'boom' })
   })
 })
+
+describe('presetLabel', () => {
+  it('names the preset, marks an edit, and names the DVT defaults when there is no preset', async () => {
+    const { presetLabel } = await import('../../src/renderer/src/stores/params')
+    expect(presetLabel('yosinski-3', false)).toBe('yosinski-3')
+    expect(presetLabel('yosinski-3', true)).toBe('yosinski-3 (modified)')
+    expect(presetLabel(null, false)).toBe('DVT defaults')
+    expect(presetLabel(null, true)).toBe('DVT defaults (modified)')
+  })
+})

@@ -26,6 +26,16 @@ function cloneParams(p: EditableParams): EditableParams {
   return { ...p, lr_params: { ...p.lr_params }, push_spatial: p.push_spatial ? [p.push_spatial[0], p.push_spatial[1]] : null }
 }
 
+/**
+ * How a run records the settings it came from: the preset's name, "<name> (modified)" after an edit,
+ * "DVT defaults" (and "(modified)") without a preset.
+ * @example presetLabel('yosinski-3', true) // 'yosinski-3 (modified)'
+ */
+export function presetLabel(presetName: string | null, modified: boolean): string {
+  const base = presetName ?? 'DVT defaults'
+  return modified ? `${base} (modified)` : base
+}
+
 export const useParamsStore = defineStore('params', () => {
   const api = useVisApi()
   /** Current parameter values; replaced as a whole on preset/reset, edited only through the setters. */
