@@ -12,34 +12,20 @@
 import { z } from 'zod'
 import { DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, START_MODES, type FindParams } from './dvt-params'
 import type { InvokeChannel, PayloadOf } from './ipc-contract'
+import {
+  MAX_INPUT_SIDE, MAX_LABEL_LENGTH, MAX_LAYER_NAME_LENGTH, MAX_PATH_LENGTH, MAX_PREVIEW_EVERY, MAX_THUMB_CHANNELS, MAX_UPLOAD_BASE64,
+  MAX_UPLOAD_FILES, MIN_INPUT_SIDE, RUN_ID_PATTERN, UPLOAD_NAME_PATTERN,
+} from './ipc-limits'
+
 import type { RunSpec } from './run-types'
 import type { ExportRequest, InputSpecOverride, ThumbRequest, UploadedFile } from './app-types'
 
-/**
- * What a run id may look like: letters, digits, '_' and '-', 1 to 64 characters. No '.', '/' or
- * '\\', so an id used as a folder name can never leave the history folder.
- * @example RUN_ID_PATTERN.test('20261123-142233-logits-0002-ab12') // true
- */
-export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
-/** Longest layer name accepted (real layer names are far shorter). */
-export const MAX_LAYER_NAME_LENGTH = 256
-/** Longest preset name / compare-group id accepted. */
-export const MAX_LABEL_LENGTH = 64
-/** Largest `previewEvery` accepted (iterations). */
-export const MAX_PREVIEW_EVERY = 1_000_000
-/** Longest file-system path accepted. */
-export const MAX_PATH_LENGTH = 4096
-/** Most files in one model upload. */
-export const MAX_UPLOAD_FILES = 256
-/** Largest upload, summed over its files, in base64 characters (about 768 MiB of bytes). */
-export const MAX_UPLOAD_BASE64 = 1024 * 1024 * 1024
-/** An uploaded file's name: no folders, no leading dot. */
-export const UPLOAD_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
-/** Smallest and largest input side a user may set. */
-export const MIN_INPUT_SIDE = 8
-export const MAX_INPUT_SIDE = 4096
-/** Most units one thumbnail request may name. */
-export const MAX_THUMB_CHANNELS = 100_000
+/** The limits, re-exported for main-side users. */
+export {
+  MAX_INPUT_SIDE, MAX_LABEL_LENGTH, MAX_LAYER_NAME_LENGTH, MAX_PATH_LENGTH, MAX_PREVIEW_EVERY, MAX_THUMB_CHANNELS, MAX_UPLOAD_BASE64,
+  MAX_UPLOAD_FILES, MIN_INPUT_SIDE, RUN_ID_PATTERN, UPLOAD_NAME_PATTERN,
+}
+
 /** Largest seed of the MT19937 generator (uint32). */
 const MAX_SEED = 0xffffffff
 const PERCENT_MAX = 100

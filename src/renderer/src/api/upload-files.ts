@@ -7,7 +7,7 @@
  *   `await droppedFiles(dataTransfer) => File[]`
  */
 import type { UploadedFile } from '../../../shared/app-types'
-import { UPLOAD_NAME_PATTERN } from '../../../shared/ipc-schemas'
+import { UPLOAD_NAME_PATTERN } from '../../../shared/ipc-limits'
 
 /** Read one file as base64 (FileReader's data URL without its `data:…;base64,` head). */
 export function readBase64(file: Blob): Promise<string> {

@@ -6,7 +6,7 @@
  */
 import type { InputSpecOverride } from '../../../shared/app-types'
 import type { InputSpecSummary } from '../../../shared/ipc-contract'
-import { MAX_INPUT_SIDE, MIN_INPUT_SIDE } from '../../../shared/ipc-schemas'
+import { MAX_INPUT_SIDE, MIN_INPUT_SIDE } from '../../../shared/ipc-limits'
 
 /** Highest mean value, in pixel units. */
 export const MAX_MEAN = 255

@@ -17,7 +17,7 @@
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { computed, markRaw, ref } from 'vue'
 import type { FindParams, LrPolicy, StartAt } from '../../../shared/dvt-params'
-import { RUN_ID_PATTERN } from '../../../shared/ipc-schemas'
+import { RUN_ID_PATTERN } from '../../../shared/ipc-limits'
 import type { RunDetail, RunProgress, RunSpec, RunStatus, RunSummary } from '../../../shared/run-types'
 import { useVisApi } from '../api/vis-api'
 import {
