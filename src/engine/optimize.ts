@@ -7,6 +7,9 @@
  *   stop with 'grad 0 failure' if ||g|| == 0; lr from the policy;
  *   unless ii is the last: x += lr g -> decay -> blur -> small_val -> small_norm -> px_benefit -> px_abs_benefit.
  * Every tensor of a step is freed in the step; the recorder owns its snapshots (tf.clone).
+ * The per-image pieces (prepareProblem, cropToPixels, networkInput, imageStats, readStats, dvtStep,
+ * readResult) are exported so that optimize-batch.ts runs exactly the same per-image work on a batch.
+ * On wasm, stride-1 convolution input gradients go through a forward conv (conv-input-grad.ts).
  * Shape: `await optimizeImage(model, inputSpec, params, {backend, signal, onIteration}) => OptimizeResult`
  */
 import * as tf from '@tensorflow/tfjs'
@@ -16,6 +19,7 @@ import { resolveParams } from './params.ts'
 import { Recorder, type StepRecord } from './recorder.ts'
 import { learningRate } from './lr-policies.ts'
 import { Rng, RNG_NAME } from './rng.ts'
+import { installConvInputGradient } from './conv-input-grad.ts'
 import { blursAt, clipPxAbsBenefit, clipPxBenefit, clipSmallNorm, clipSmallVal, decay, gaussianBlur, gaussianKernel1d } from './regularizers.ts'
 import type { InputSpec } from './model/input-spec.ts'
 import { meanIsImage } from './model/input-spec.ts'
@@ -121,10 +125,21 @@ export function makeX0(spec: InputSpec, startAt: FindParams['start_at'], seed: n
   return out
 }
 
-/** Run DVT's optimization of one unit. Throws DeepVisError for a bad layer/unit before any work. */
-export async function optimizeImage(
-  model: VisModel, spec: InputSpec, rawParams: FindParams, opts: OptimizeOptions = {},
-): Promise<OptimizeResult> {
+/** One image's problem, resolved and validated: parameters, target layer and unit, x0. Plain data. */
+export interface ImageProblem {
+  params: FindParams
+  layer: LayerInfo
+  target: TargetInfo
+  /** Flat index of the target unit in one batch item of the layer's output (HWC order). */
+  unitIndex: number
+  /** DVT's x0 (HWC, unclipped). */
+  x0: Float32Array
+}
+
+/** Resolve params, the target unit and x0 of one image; throws DeepVisError for a bad layer/unit/blur before any work. */
+export async function prepareProblem(model: VisModel, spec: InputSpec, rawParams: FindParams): Promise<ImageProblem> {
+  // Stride-1 convolution input gradients through XNNPACK's forward conv on wasm: same values, 6-10x faster.
+  installConvInputGradient()
   const params = resolveParams(rawParams)
   const size: [number, number] = [spec.height, spec.width]
   const layer = await model.layerInfo(params.push_layer, size)
@@ -133,71 +148,170 @@ export async function optimizeImage(
     const r = (gaussianKernel1d(params.blur_radius).length - 1) / 2
     check(r <= spec.height && r <= spec.width, () => `blur_radius ${params.blur_radius} is too large for a ${spec.height}x${spec.width} input`)
   }
-  const { height: h, width: w, channels: c } = spec
-  const shape4: [number, number, number, number] = [1, h, w, c]
-  const unitIndex = flatIndex(target)
-  const maximize = params.push_dir > 0
-  const t0 = performance.now()
+  return { params, layer, target, unitIndex: flatIndex(target), x0: makeX0(spec, params.start_at, params.rand_seed) }
+}
 
-  const x0 = makeX0(spec, params.start_at, params.rand_seed)
-  const consts = tf.tidy(() => {
-    const mean = meanIsImage(spec) ? tf.tensor(spec.mean, shape4) : tf.tensor(spec.mean, [1, 1, 1, c])
-    return {
-      mean,
-      lo: tf.sub(PIXEL_MIN, mean),
-      hi: tf.sub(PIXEL_MAX, mean),
-      scale: tf.tensor(spec.scale, [1, 1, 1, c]),
-      offset: tf.tensor(spec.offset, [1, 1, 1, c]),
-      x0: tf.tensor(x0, shape4),
-      // DVT's top diff: push_dir at the unit, 0 elsewhere. (Built on the CPU: wasm's OneHot kernel
-      // writes integer bits into float32 outputs.)
-      topDiff: tf.tensor(topDiffValues(layer.shape, unitIndex, params.push_dir), [1, ...layer.shape]),
-    }
+/** The input spec as tensors: mean ([1,1,1,C] or a [1,H,W,C] image), scale and offset ([1,1,1,C]). */
+export interface SpecTensors {
+  mean: tf.Tensor4D
+  scale: tf.Tensor4D
+  offset: tf.Tensor4D
+}
+
+/** Build the spec's tensors; the caller owns (disposes) them. */
+export function specTensors(spec: InputSpec): SpecTensors {
+  const c = spec.channels
+  return tf.tidy(() => ({
+    mean: (meanIsImage(spec) ? tf.tensor(spec.mean, [1, spec.height, spec.width, c]) : tf.tensor(spec.mean, [1, 1, 1, c])) as tf.Tensor4D,
+    scale: tf.tensor(spec.scale, [1, 1, 1, c]) as tf.Tensor4D,
+    offset: tf.tensor(spec.offset, [1, 1, 1, c]) as tf.Tensor4D,
+  }))
+}
+
+/** DVT's crop before the forward pass: x <- clamp(x + mean, 0, 255) - mean. */
+export function cropToPixels(x: tf.Tensor4D, st: SpecTensors): tf.Tensor4D {
+  return tf.sub(tf.clipByValue(tf.add(x, st.mean), PIXEL_MIN, PIXEL_MAX), st.mean) as tf.Tensor4D
+}
+
+/** From DVT pixel space to the network's input (any batch size): (x + mean) * scale + offset. */
+export function networkInput(x: tf.Tensor4D, st: SpecTensors): tf.Tensor4D {
+  return tf.add(tf.mul(tf.add(x, st.mean), st.scale), st.offset) as tf.Tensor4D
+}
+
+/** DVT's top diff of one image: push_dir at the unit, 0 elsewhere (built on the CPU: wasm's OneHot writes integer bits into float32). */
+export function topDiffTensor(problem: ImageProblem): tf.Tensor {
+  const { layer, unitIndex, params } = problem
+  return tf.tensor(topDiffValues(layer.shape, unitIndex, params.push_dir), [1, ...layer.shape])
+}
+
+/** Number of statistics `imageStats` returns, in order: obj, extreme index, norm, dist, std, ||g||^2. */
+export const STAT_COUNT = 6
+
+/**
+ * Per-iteration statistics of one image, as a [STAT_COUNT] tensor (call inside tf.tidy):
+ * the unit's activation, the flat index of the layer's extreme (argmax, argmin when minimizing),
+ * ||xc||, ||xc - x0||, the population std of xc and ||g||^2.
+ */
+export function imageStats(xc: tf.Tensor4D, g: tf.Tensor4D, blobFlat: tf.Tensor1D, x0: tf.Tensor4D, problem: ImageProblem): tf.Tensor1D {
+  const extreme = problem.params.push_dir > 0 ? tf.argMax(blobFlat) : tf.argMin(blobFlat)
+  const diff = tf.sub(xc, x0)
+  return tf.stack([
+    blobFlat.slice([problem.unitIndex], [1]).reshape([]),
+    extreme.cast('float32'),
+    tf.norm(xc),
+    tf.norm(diff),
+    tf.sqrt(tf.moments(xc).variance),
+    tf.sum(tf.square(g)),
+  ]) as tf.Tensor1D
+}
+
+/** What one iteration's statistics say: the step record (lr NaN, wall 0 until known) and ||g||^2. */
+export function readStats(ii: number, stats: ArrayLike<number>, problem: ImageProblem, imageLabel = ''): { step: StepRecord; gradNormSq: number } {
+  const [obj, ext, norm, dist, std, gradNormSq] = Array.from(stats)
+  if (!Number.isFinite(obj) || !Number.isFinite(gradNormSq)) {
+    throw new DeepVisError('INTERNAL', `${imageLabel}the objective became ${obj} (gradient norm^2 ${gradNormSq}) at iteration ${ii}; try a smaller learning rate`)
+  }
+  const idxmax = unravel(ext, problem.layer.shape)
+  return {
+    step: { ii, obj, idxmax, ismax: idxmax.every((v, i) => v === problem.target.pushUnit[i]), norm, dist, std, lr: NaN, wall_ms: 0 },
+    gradNormSq,
+  }
+}
+
+/**
+ * DVT's update of one image after its gradient: x += lr g -> decay -> blur (when ii is a blur
+ * iteration) -> small_val -> small_norm -> px_benefit -> px_abs_benefit. Returns the new x
+ * (owned by the caller); xc and g stay owned by the caller.
+ */
+export async function dvtStep(xc: tf.Tensor4D, g: tf.Tensor4D, lr: number, params: FindParams, ii: number): Promise<tf.Tensor4D> {
+  let next = tf.tidy(() => {
+    let y = tf.add(xc, tf.mul(g, lr)) as tf.Tensor4D
+    if (params.decay !== 0) y = decay(y, params.decay)
+    if (blursAt(ii, params.blur_every, params.blur_radius)) y = gaussianBlur(y, params.blur_radius)
+    return y
   })
-  // Forward from DVT pixel space: network_input = (x + mean) * scale + offset.
-  const forward = (x: tf.Tensor): tf.Tensor =>
-    model.forward(tf.add(tf.mul(tf.add(x, consts.mean), consts.scale), consts.offset) as tf.Tensor4D, params.push_layer)
+  const clips: [number, (v: tf.Tensor4D) => Promise<tf.Tensor4D>][] = [
+    [params.small_val_percentile, (v) => clipSmallVal(v, params.small_val_percentile)],
+    [params.small_norm_percentile, (v) => clipSmallNorm(v, params.small_norm_percentile)],
+    [params.px_benefit_percentile, (v) => clipPxBenefit(v, g, params.px_benefit_percentile)],
+    [params.px_abs_benefit_percentile, (v) => clipPxAbsBenefit(v, g, params.px_abs_benefit_percentile)],
+  ]
+  for (const [p, clip] of clips) {
+    if (p > 0) {
+      const clipped = await clip(next)
+      next.dispose()
+      next = clipped
+    }
+  }
+  return next
+}
 
-  const recorder = new Recorder<tf.Tensor4D>({
-    pushDir: params.push_dir,
+/** A recorder whose snapshots are tensors it owns (tf.keep'd clones). */
+export function tensorRecorder(pushDir: number): Recorder<tf.Tensor4D> {
+  return new Recorder<tf.Tensor4D>({
+    pushDir,
     retain: (x) => tf.keep(x.clone()),
     release: (x) => x.dispose(),
   })
-  let x = tf.keep(consts.x0.clone()) as tf.Tensor4D
+}
+
+/** Read a finished recorder back into an OptimizeResult (the recorder is not disposed). */
+export async function readResult(
+  problem: ImageProblem, recorder: Recorder<tf.Tensor4D>, spec: InputSpec,
+  run: { backend: string; interrupted: boolean; totalMs: number },
+): Promise<OptimizeResult> {
+  recorder.finish()
+  const read = async (snap: { ii: number; obj: number; x: tf.Tensor4D } | null): Promise<ImageSnapshot | null> =>
+    snap ? { ii: snap.ii, obj: snap.obj, x: (await snap.x.data()) as Float32Array } : null
+  return {
+    params: problem.params,
+    target: problem.target,
+    inputSpec: spec,
+    backend: run.backend,
+    rng: { name: RNG_NAME, seed: problem.params.rand_seed },
+    x0: problem.x0,
+    best: await read(recorder.best),
+    last: await read(recorder.last),
+    majority: await read(recorder.majority),
+    metaResult: recorder.metaResult!,
+    series: recorder.series,
+    interrupted: run.interrupted,
+    totalMs: run.totalMs,
+  }
+}
+
+/** Run DVT's optimization of one unit. Throws DeepVisError for a bad layer/unit before any work. */
+export async function optimizeImage(
+  model: VisModel, spec: InputSpec, rawParams: FindParams, opts: OptimizeOptions = {},
+): Promise<OptimizeResult> {
+  const problem = await prepareProblem(model, spec, rawParams)
+  const { params } = problem
+  const shape4: [number, number, number, number] = [1, spec.height, spec.width, spec.channels]
+  const t0 = performance.now()
+
+  const st = specTensors(spec)
+  const x0 = tf.tensor(problem.x0, shape4) as tf.Tensor4D
+  const topDiff = topDiffTensor(problem)
+  const forward = (x: tf.Tensor): tf.Tensor => model.forward(networkInput(x as tf.Tensor4D, st), params.push_layer)
+
+  const recorder = tensorRecorder(params.push_dir)
+  let x = tf.keep(x0.clone()) as tf.Tensor4D
   let interrupted = false
   try {
     for (let ii = 0; ii < params.max_iter; ii++) {
       const tIter = performance.now()
       // 1. crop, forward, backward, statistics: one tidy, one read-back.
       const { xc, g, stats } = tf.tidy(() => {
-        const xc = tf.sub(tf.clipByValue(tf.add(x, consts.mean), PIXEL_MIN, PIXEL_MAX), consts.mean) as tf.Tensor4D
-        const { value: blob, grads } = tf.valueAndGrads((xx: tf.Tensor) => forward(xx))([xc], consts.topDiff)
+        const xc = cropToPixels(x, st)
+        const { value: blob, grads } = tf.valueAndGrads((xx: tf.Tensor) => forward(xx))([xc], topDiff)
         const g = grads[0] as tf.Tensor4D
-        const flat = blob.reshape([-1])
-        const extreme = maximize ? tf.argMax(flat) : tf.argMin(flat)
-        const diff = tf.sub(xc, consts.x0)
-        const stats = tf.stack([
-          flat.slice([unitIndex], [1]).reshape([]),
-          extreme.cast('float32'),
-          tf.norm(xc),
-          tf.norm(diff),
-          tf.sqrt(tf.moments(xc).variance),
-          tf.sum(tf.square(g)),
-        ])
-        return { xc, g, stats }
+        return { xc, g, stats: imageStats(xc, g, blob.reshape([-1]), x0, problem) }
       })
       const s = await stats.data()
       stats.dispose()
-      const [obj, ext, norm, dist, std, gradNormSq] = Array.from(s)
-      if (!Number.isFinite(obj) || !Number.isFinite(gradNormSq)) {
-        xc.dispose(); g.dispose()
-        throw new DeepVisError('INTERNAL', `the objective became ${obj} (gradient norm^2 ${gradNormSq}) at iteration ${ii}; try a smaller learning rate`)
-      }
-      const idxmax = unravel(ext, layer.shape)
-      const step: StepRecord = {
-        ii, obj, idxmax, ismax: idxmax.every((v, i) => v === target.pushUnit[i]),
-        norm, dist, std, lr: NaN, wall_ms: 0,
-      }
+      let read: ReturnType<typeof readStats>
+      try { read = readStats(ii, s, problem) } catch (e) { xc.dispose(); g.dispose(); throw e }
+      const { step, gradNormSq } = read
       recorder.record(step, xc)
       const lastIter = ii === params.max_iter - 1
       if (gradNormSq === 0) {
@@ -206,28 +320,10 @@ export async function optimizeImage(
         xc.dispose(); g.dispose()
         break
       }
-      const lr = learningRate(params.lr_policy, params.lr_params, { gradNormSq, obj })
+      const lr = learningRate(params.lr_policy, params.lr_params, { gradNormSq, obj: step.obj })
       recorder.setLastLr(lr)
       if (!lastIter) {
-        let next = tf.tidy(() => {
-          let y = tf.add(xc, tf.mul(g, lr)) as tf.Tensor4D
-          if (params.decay !== 0) y = decay(y, params.decay)
-          if (blursAt(ii, params.blur_every, params.blur_radius)) y = gaussianBlur(y, params.blur_radius)
-          return y
-        })
-        const clips: [number, (v: tf.Tensor4D) => Promise<tf.Tensor4D>][] = [
-          [params.small_val_percentile, (v) => clipSmallVal(v, params.small_val_percentile)],
-          [params.small_norm_percentile, (v) => clipSmallNorm(v, params.small_norm_percentile)],
-          [params.px_benefit_percentile, (v) => clipPxBenefit(v, g, params.px_benefit_percentile)],
-          [params.px_abs_benefit_percentile, (v) => clipPxAbsBenefit(v, g, params.px_abs_benefit_percentile)],
-        ]
-        for (const [p, clip] of clips) {
-          if (p > 0) {
-            const clipped = await clip(next)
-            next.dispose()
-            next = clipped
-          }
-        }
+        const next = await dvtStep(xc, g, lr, params, ii)
         x.dispose()
         x = next
       }
@@ -239,27 +335,10 @@ export async function optimizeImage(
       if (lastIter) break
       if (opts.signal?.aborted) { interrupted = true; break }
     }
-    recorder.finish()
-    const read = async (snap: { ii: number; obj: number; x: tf.Tensor4D } | null): Promise<ImageSnapshot | null> =>
-      snap ? { ii: snap.ii, obj: snap.obj, x: (await snap.x.data()) as Float32Array } : null
-    return {
-      params,
-      target,
-      inputSpec: spec,
-      backend: opts.backend ?? tf.getBackend(),
-      rng: { name: RNG_NAME, seed: params.rand_seed },
-      x0,
-      best: await read(recorder.best),
-      last: await read(recorder.last),
-      majority: await read(recorder.majority),
-      metaResult: recorder.metaResult!,
-      series: recorder.series,
-      interrupted,
-      totalMs: performance.now() - t0,
-    }
+    return await readResult(problem, recorder, spec, { backend: opts.backend ?? tf.getBackend(), interrupted, totalMs: performance.now() - t0 })
   } finally {
     x.dispose()
     recorder.dispose()
-    tf.dispose(consts)
+    tf.dispose([st.mean, st.scale, st.offset, x0, topDiff])
   }
 }
