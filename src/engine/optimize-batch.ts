@@ -10,8 +10,11 @@
  * (decay, blur, the four percentile clips, each on that image alone).
  *
  * Finished images drop out: an image whose max_iter is reached (or whose gradient is exactly 0)
- * leaves the batch, so the batch shrinks and no work is spent on it. An abort stops every image
- * still running after the current iteration; those results are marked interrupted.
+ * leaves the batch, so the batch shrinks and no work is spent on it. An abort (`signal`) stops every
+ * image still running after the current iteration; a per-image abort (`signals[i]`) stops only image
+ * i after the current iteration, and the others go on. Stopped results are marked interrupted.
+ * `onImageDone` hands out each image's result as soon as it finishes (a host can store and report it
+ * while the rest of the batch runs); the same objects are returned at the end.
  * wall_ms of an image's iteration is the wall time of the whole batched iteration it took part in.
  * Shape: `await optimizeBatch(model, inputSpec, paramsList, {backend, signal, onIteration}) => OptimizeResult[]`
  */
@@ -39,8 +42,19 @@ export interface OptimizeBatchOptions {
   backend?: string
   /** Stops every running image after the current iteration; their results are marked interrupted. */
   signal?: AbortSignal
+  /**
+   * Per-image stops, by index in `paramsList` (missing or undefined: none): image i stops after the
+   * current iteration, marked interrupted, and leaves the batch; the other images go on.
+   */
+  signals?: readonly (AbortSignal | undefined)[]
   /** Called after each image's iteration is recorded (images in index order within an iteration). */
   onIteration?: (event: BatchIterationEvent) => void | Promise<void>
+  /**
+   * Called once per image as soon as it finishes (max_iter reached, gradient 0, or stopped), after its
+   * last onIteration, with its final result; awaited before the next iteration. A batch that throws
+   * later (e.g. another image's objective turns NaN) does not take back results already handed out.
+   */
+  onImageDone?: (imageIndex: number, result: OptimizeResult) => void | Promise<void>
 }
 
 /** The state of one image of the batch. Tensors are kept (outside any tidy) and disposed by the loop. */
@@ -55,6 +69,8 @@ interface Lane {
   done: boolean
   interrupted: boolean
   totalMs: number
+  /** The final result, read as soon as the image is done. */
+  result?: OptimizeResult
 }
 
 /** Active lanes grouped by target layer, in first-appearance order (one sub-batch per layer). */
@@ -173,17 +189,20 @@ export async function optimizeBatch(
       } finally {
         tf.dispose([...xcs, ...gs])
       }
-      if (opts.signal?.aborted) {
-        for (const lane of lanes) {
-          if (!lane.done) { lane.done = true; lane.interrupted = true; lane.totalMs = performance.now() - t0 }
+      for (const lane of lanes) {
+        if (!lane.done && (opts.signal?.aborted || opts.signals?.[lane.index]?.aborted)) {
+          lane.done = true
+          lane.interrupted = true
+          lane.totalMs = performance.now() - t0
         }
       }
+      for (const lane of lanes) {
+        if (!lane.done || lane.result) continue
+        lane.result = await readResult(lane.problem, lane.recorder, spec, { backend, interrupted: lane.interrupted, totalMs: lane.totalMs })
+        await opts.onImageDone?.(lane.index, lane.result)
+      }
     }
-    const results: OptimizeResult[] = []
-    for (const lane of lanes) {
-      results.push(await readResult(lane.problem, lane.recorder, spec, { backend, interrupted: lane.interrupted, totalMs: lane.totalMs }))
-    }
-    return results
+    return lanes.map((lane) => lane.result as OptimizeResult)
   } finally {
     for (const lane of lanes) {
       lane.recorder.dispose()

@@ -12,16 +12,29 @@
  *   (best_X.png, best_Xpm.png, ..., info.txt, *.npy, info.json), then `run.json` (summary + params)
  *   LAST, via a temporary file and a rename: a folder without run.json is an interrupted run; `list()`
  *   ignores it and the service removes it when it starts. Then `run:done` carries the summary.
+ * - Compare groups run batched: when the next queued run has a `compareGroup`, the service waits until
+ *   no further run of that group has been queued for `compareGatherMs` (the compare view starts its
+ *   columns one run:start after another), then takes every queued run of the group (at most MAX_BATCH,
+ *   the compare view's maximum) and runs them as ONE `optimizeBatch` (one forward/backward per
+ *   iteration for all columns; each run's result equals its single run up to float rounding). Events
+ *   stay per run (`run:progress` with that run's id and previews); each run is stored in its own folder
+ *   as a single run is, as soon as its image finishes (optimizeBatch's onImageDone), and then gets its
+ *   `run:done`, while the rest of the batch goes on: per run, progress… then done.
+ *   A run without a compareGroup (or a group of one) runs alone with `optimizeImage`.
  * - `stop(runId)` ends a run after its current iteration; its result is kept, marked 'stopped'. A
- *   queued run that is stopped still runs one iteration, so it too leaves a complete entry.
+ *   queued run that is stopped still runs one iteration, so it too leaves a complete entry. In a
+ *   batch only that run's image stops (optimizeBatch's per-image signals); the others go on.
  * - A run that fails while executing (e.g. a blur radius too large for the input, a diverging
  *   objective, a full disk) ends as a 'failed' `run:done` with the message; its folder is removed and
- *   nothing is stored. Nothing is thrown out of the queue.
+ *   nothing is stored. A batch that fails in the optimizer fails every run of it not yet finished with
+ *   the message, storing none of them (runs already finished and stored stay); a run of a batch that
+ *   fails while being stored fails alone. Nothing is thrown out
+ *   of the queue.
  * The service lives with the engine, in the engine worker thread of the app and the web server
  * (src/main/engine-worker.ts); the loop yields to the event loop every iteration so that calls
  * (run:stop, ...) get in. Reading finished runs is src/main/run-store.ts, which the main thread
  * also uses directly.
- * Shape: `createRunService({historyDir, engine, emit}) => RunService`;
+ * Shape: `createRunService({historyDir, engine, emit, compareGatherMs?, optimizeBatch?}) => RunService`;
  *   `start(spec) => Promise<runId>`, `stop(runId)`, `list() => RunSummary[]` (newest first),
  *   `get(runId) => RunDetail`, `delete(runId)`, `whenIdle()`, `busy()`, `dispose()`
  */
@@ -34,6 +47,7 @@ import type { InputSpec } from '../engine/model/input-spec.ts'
 import type { VisModel } from '../engine/model/vis-model.ts'
 import { encodePng, renderXpm, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
 import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/optimize.ts'
+import { optimizeBatch } from '../engine/optimize-batch.ts'
 import { resolveParams, type FindParams } from '../engine/params.ts'
 import type { OptimizeResult } from '../engine/result.ts'
 import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
@@ -53,6 +67,14 @@ const RUN_ID_RANDOM_BYTES = 2
 const CHANNEL_DIGITS = 4
 /** Characters of a layer name kept in a run id; others become '_'. */
 const UNSAFE_ID_CHARS = /[^A-Za-z0-9_-]/g
+/** Most runs of one compare group run as one batch: the compare view's maximum column count. */
+export const MAX_BATCH = 6
+/**
+ * Default of `compareGatherMs`: how long the queue waits for the next run of a compare group before
+ * starting the batch. The compare view sends its run:start calls one after another (each a round trip
+ * to the engine worker of a few ms), so 150 ms gathers them all and delays the start unnoticeably.
+ */
+export const COMPARE_GATHER_MS = 150
 
 /** What a run needs from the engine host: the loaded model and where it runs. */
 export interface RunEngine {
@@ -83,6 +105,10 @@ export interface RunServiceOptions {
   skipbig?: boolean
   /** Clock, for tests. Default `() => new Date()`. */
   now?: () => Date
+  /** Wait for further runs of a compare group, in ms (see COMPARE_GATHER_MS). Default COMPARE_GATHER_MS. */
+  compareGatherMs?: number
+  /** The batched optimizer of compare groups, for tests (count or spy calls). Default optimizeBatch. */
+  optimizeBatch?: typeof optimizeBatch
 }
 
 export interface RunService {
@@ -137,7 +163,9 @@ function errorText(e: unknown): string {
  * without run.json) at once; every method waits for that.
  * @example const runs = createRunService({ historyDir, engine: host.engine, emit: (c, p) => win.webContents.send(c, p) })
  */
-export function createRunService({ historyDir, engine, emit, skipbig = false, now = () => new Date() }: RunServiceOptions): RunService {
+export function createRunService({
+  historyDir, engine, emit, skipbig = false, now = () => new Date(), compareGatherMs = COMPARE_GATHER_MS, optimizeBatch: batchOptimize = optimizeBatch,
+}: RunServiceOptions): RunService {
   const queue: Job[] = []
   /** Queued and running jobs by id. */
   const active = new Map<string, Job>()
@@ -205,48 +233,127 @@ export function createRunService({ historyDir, engine, emit, skipbig = false, no
     }
   }
 
-  async function execute(job: Job): Promise<RunSummary> {
+  /** A run:progress of one iteration, with a preview every previewEvery iterations and at the last. */
+  async function reportProgress(job: Job, ev: IterationEvent, spec: InputSpec): Promise<void> {
+    // Let queued messages in (run:stop, other calls) between iterations: tfjs' data() on cpu/wasm
+    // resolves as a microtask, so without this the whole run holds the thread.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    const previewEvery = job.spec.previewEvery ?? DEFAULT_PREVIEW_EVERY
+    const progress: RunProgress = {
+      runId: job.runId, ii: ev.ii, maxIter: ev.maxIter, obj: ev.obj, lr: ev.lr, norm: ev.norm, std: ev.std, wallMs: ev.wall_ms,
+    }
+    if (ev.ii % previewEvery === 0 || ev.ii === ev.maxIter - 1) {
+      progress.preview = await pngDataUrl(renderXpm(await ev.image(), spec), spec)
+    }
+    send('run:progress', progress)
+  }
+
+  /** Write a finished result into the run's folder, run.json last; returns its summary. */
+  async function storeRun(job: Job, base: RunSummary, result: OptimizeResult, modelName: string): Promise<RunSummary> {
     const dir = path.join(historyDir, job.runId)
+    await saveResults(result, dir + path.sep, {
+      brave: false,
+      skipbig,
+      extra: { app: 'DeepVis Studio', runId: job.runId, model: modelName, preset: base.preset, compareGroup: base.compareGroup },
+    })
+    const summary = finishedSummary(base, result, result.interrupted ? 'stopped' : 'done')
+    const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params }
+    await writeFileAtomic(path.join(dir, RUN_JSON), new TextEncoder().encode(JSON.stringify(stored, null, 2) + '\n'))
+    return summary
+  }
+
+  /** A failed run: its folder removed, the message in the summary. */
+  async function failRun(job: Job, base: RunSummary, e: unknown): Promise<RunSummary> {
+    await rm(path.join(historyDir, job.runId), { recursive: true, force: true }).catch(() => undefined)
+    if (!(e instanceof DeepVisError)) console.error(`[runs] run ${job.runId} failed:`, e)
+    return { ...base, status: 'failed', error: errorText(e) }
+  }
+
+  async function execute(job: Job): Promise<RunSummary> {
     let base = baseSummary(job, '', '')
     try {
       const eng = await engine()
       base = baseSummary(job, eng.modelName, eng.backend)
-      const previewEvery = job.spec.previewEvery ?? DEFAULT_PREVIEW_EVERY
-      const onIteration = async (ev: IterationEvent): Promise<void> => {
-        // Let queued messages in (run:stop, other calls) between iterations: tfjs' data() on cpu/wasm
-        // resolves as a microtask, so without this the whole run holds the thread.
-        await new Promise<void>((resolve) => setImmediate(resolve))
-        const progress: RunProgress = {
-          runId: job.runId, ii: ev.ii, maxIter: ev.maxIter, obj: ev.obj, lr: ev.lr, norm: ev.norm, std: ev.std, wallMs: ev.wall_ms,
-        }
-        if (ev.ii % previewEvery === 0 || ev.ii === ev.maxIter - 1) {
-          progress.preview = await pngDataUrl(renderXpm(await ev.image(), eng.inputSpec), eng.inputSpec)
-        }
-        send('run:progress', progress)
-      }
       const result = await optimizeImage(eng.model, eng.inputSpec, job.params, {
-        backend: eng.backend, signal: job.controller.signal, onIteration,
+        backend: eng.backend, signal: job.controller.signal, onIteration: (ev) => reportProgress(job, ev, eng.inputSpec),
       })
-      await saveResults(result, dir + path.sep, {
-        brave: false,
-        skipbig,
-        extra: { app: 'DeepVis Studio', runId: job.runId, model: eng.modelName, preset: base.preset, compareGroup: base.compareGroup },
-      })
-      const summary = finishedSummary(base, result, result.interrupted ? 'stopped' : 'done')
-      const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params }
-      await writeFileAtomic(path.join(dir, RUN_JSON), new TextEncoder().encode(JSON.stringify(stored, null, 2) + '\n'))
-      return summary
+      return await storeRun(job, base, result, eng.modelName)
     } catch (e) {
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined)
-      if (!(e instanceof DeepVisError)) console.error(`[runs] run ${job.runId} failed:`, e)
-      return { ...base, status: 'failed', error: errorText(e) }
+      return failRun(job, base, e)
     }
   }
 
+  /** Run the jobs of one compare group as one optimizeBatch (see the header), sending each run:done. */
+  async function executeBatch(batch: Job[]): Promise<void> {
+    let bases = batch.map((job) => baseSummary(job, '', ''))
+    let modelName = ''
+    const finished = new Set<number>()
+    const finishRun = (i: number, summary: RunSummary): void => {
+      finished.add(i)
+      active.delete(batch[i].runId)
+      send('run:done', summary)
+    }
+    const storeOrFail = async (i: number, result: OptimizeResult): Promise<void> => {
+      let summary: RunSummary
+      try {
+        summary = await storeRun(batch[i], bases[i], result, modelName)
+      } catch (e) {
+        summary = await failRun(batch[i], bases[i], e)
+      }
+      finishRun(i, summary)
+    }
+    try {
+      const eng = await engine()
+      modelName = eng.modelName
+      bases = batch.map((job) => baseSummary(job, eng.modelName, eng.backend))
+      const results = await batchOptimize(eng.model, eng.inputSpec, batch.map((job) => job.params), {
+        backend: eng.backend,
+        signals: batch.map((job) => job.controller.signal),
+        onIteration: (ev) => reportProgress(batch[ev.imageIndex], ev, eng.inputSpec),
+        onImageDone: (i, result) => storeOrFail(i, result),
+      })
+      // An optimizer that does not call onImageDone (a test double) still gets every run stored.
+      for (const [i, result] of results.entries()) if (!finished.has(i)) await storeOrFail(i, result)
+    } catch (e) {
+      for (const [i, job] of batch.entries()) if (!finished.has(i)) finishRun(i, await failRun(job, bases[i], e))
+    }
+  }
+
+  const groupSize = (group: string): number => queue.filter((j) => j.spec.compareGroup === group).length
+
+  /** Wait until no run of `group` was queued for compareGatherMs, or MAX_BATCH of them are queued. */
+  async function gather(group: string): Promise<void> {
+    let seen = -1
+    while (!disposed && groupSize(group) !== seen && groupSize(group) < MAX_BATCH) {
+      seen = groupSize(group)
+      await new Promise<void>((resolve) => setTimeout(resolve, compareGatherMs))
+    }
+  }
+
+  /** Take the next job and, when it has a compareGroup, every queued job of that group (MAX_BATCH at most). */
+  function takeNext(): Job[] {
+    const head = queue.shift() as Job
+    const group = head.spec.compareGroup
+    if (!group) return [head]
+    const batch = [head]
+    for (let i = 0; i < queue.length && batch.length < MAX_BATCH;) {
+      if (queue[i].spec.compareGroup === group) batch.push(...queue.splice(i, 1))
+      else i++
+    }
+    return batch
+  }
+
   async function pump(): Promise<void> {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-      const summary = await execute(job)
-      active.delete(job.runId)
+    while (queue.length > 0) {
+      const group = queue[0].spec.compareGroup
+      if (group) await gather(group)
+      const batch = takeNext()
+      if (batch.length > 1) {
+        await executeBatch(batch)
+        continue
+      }
+      const summary = await execute(batch[0])
+      active.delete(batch[0].runId)
       send('run:done', summary)
     }
   }

@@ -1,23 +1,31 @@
 /**
  * Thumbnail service ("Render all units of this layer"): renders a layer's units in the background with
- * a quick preset, one unit after another, and caches each unit's thumbnail on disk per model, so that a
+ * a quick preset, THUMB_BATCH units at a time (one `optimizeBatch`, i.e. one forward/backward per
+ * iteration for the whole chunk), and caches each unit's thumbnail on disk per model, so that a
  * second visit of the layer is instant. Pure Node (no Electron): the engine is injected as a function
  * and events leave through an injected `emit`, as in the run service.
  *
  * - `render({layer, channels?})` validates the layer (BAD_LAYER) and every channel (BAD_UNIT) up front,
  *   as run-service's start() does, then queues a job and returns `{jobId, total, cached}` at once.
- *   Jobs run one at a time, in order (jobs for different layers queue). Per unit, in the requested
- *   order: a cached unit is emitted from the cache without computing; any other is optimized with
- *   THUMB_PARAMS, written to the cache and emitted. Each unit gives one `units:thumb` with `done`
- *   counting up; the end gives one `units:done` ('done' | 'cancelled' | 'failed' with its message).
+ *   Jobs run one at a time, in order (jobs for different layers queue). The uncached units are
+ *   optimized with THUMB_PARAMS in chunks of THUMB_BATCH (in the requested order; a chunk may skip
+ *   over cached units), each chunk one optimizeBatch call, and written to the cache. Events go in the
+ *   requested order: cached units before a chunk's first unit are emitted from the cache at once; when
+ *   a chunk finishes, its units (and the cached units between them) are emitted in order. Each unit
+ *   gives one `units:thumb` with `done` counting up; the end gives one `units:done` ('done' |
+ *   'cancelled' | 'failed' with its message).
  * - One job per layer: a second `render` of a layer that has a queued or running job returns THAT
  *   job's id, total and cached count (its request is not started again; the channels of the second
  *   request are not added). Rendering is idempotent, so the renderer can re-attach to a job, e.g.
  *   after a reload, instead of cancelling work already done.
- * - `cancel(jobId)` stops the job after the current iteration (optimizeImage's AbortSignal); the unit
- *   being optimized is not cached. A queued job is cancelled at once. Unknown ids are ignored.
- * - A failing unit (a diverging objective, a blur too large for the input, a full disk) fails the job
- *   with a message naming the unit; nothing is thrown out of the queue. `dispose()` cancels everything.
+ * - `cancel(jobId)` stops the job after the current iteration (optimizeBatch's AbortSignal); nothing of
+ *   the running chunk is cached or emitted, not even a unit of it that had already finished (possible
+ *   only when its gradient vanished): the chunk is the unit of work, and a later render recomputes it.
+ *   Chunks already finished stay cached and emitted. A queued job is cancelled at once. Unknown ids are
+ *   ignored.
+ * - A failing chunk (a diverging objective, a blur too large for the input, a full disk) fails the job
+ *   with a message naming the unit (optimizeBatch names the image; all units of the chunk when it does
+ *   not); earlier chunks stay cached; nothing is thrown out of the queue. `dispose()` cancels everything.
  * Cache layout: `<cacheDir>/<modelKey>/<hash of layer name + THUMB_PARAMS>/<channel>.png` and
  * `<channel>.json` (`{format, layer, channel, obj, ii, paramsHash}`; the hash also covers the thumbnail size), each written atomically, png
  * first and json last: a unit counts as cached only when its json exists and names the same hash.
@@ -32,7 +40,8 @@ import sharp from 'sharp'
 import { DeepVisError } from '../engine/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
 import { renderXpm, writeFileAtomic } from '../engine/node/save-results.ts'
-import { optimizeImage, resolveTarget } from '../engine/optimize.ts'
+import { resolveTarget } from '../engine/optimize.ts'
+import { optimizeBatch } from '../engine/optimize-batch.ts'
 import { DEFAULT_PARAMS, PRESETS, resolveParams, type FindParams } from '../engine/params.ts'
 import type { OptimizeResult } from '../engine/result.ts'
 import type { ThumbDone, ThumbRequest, UnitThumb } from '../shared/app-types.ts'
@@ -66,6 +75,13 @@ export const THUMB_PARAMS: Readonly<ThumbParams> = Object.freeze({
   max_iter: THUMB_MAX_ITER,
 })
 
+/**
+ * Units optimized together in one optimizeBatch call. Why 4: batching amortizes the per-op overhead
+ * (large on wasm with a small model), while memory grows with the batch (GoogLeNet at 16 images took
+ * 2.8 GB, so 4 stays near 0.7 GB in the engine worker); a cancel also loses at most this many units.
+ */
+export const THUMB_BATCH = 4
+
 /** Longest side of a thumbnail in pixels; a smaller input keeps its size (never enlarged). */
 export const THUMB_SIZE_PX = 96
 /** `format` tag of a unit's json; bump the number on an incompatible change. */
@@ -78,6 +94,8 @@ const SAFE_KEY = /^[A-Za-z0-9_-]{1,64}$/
 const READ_BATCH = 32
 const JSON_SUFFIX = '.json'
 const PNG_SUFFIX = '.png'
+/** How optimizeBatch names the image an error belongs to. */
+const IMAGE_PREFIX = /^image (\d+): /
 
 export interface ThumbServiceOptions {
   /** Folder of the thumbnail cache (one sub-folder per model key). */
@@ -90,8 +108,8 @@ export interface ThumbServiceOptions {
   params?: Partial<ThumbParams>
   /** Longest thumbnail side in pixels. Default THUMB_SIZE_PX. */
   sizePx?: number
-  /** The optimizer, for tests (count or interrupt calls). Default optimizeImage. */
-  optimize?: typeof optimizeImage
+  /** The batched optimizer, for tests (count or interrupt calls). Default optimizeBatch. */
+  optimizeBatch?: typeof optimizeBatch
 }
 
 export interface ThumbService {
@@ -160,6 +178,19 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
 
+/**
+ * The message of a failed job: optimizeBatch prefixes an image's error with `image <i>: `, which names
+ * the unit; otherwise every unit of the chunk is named (or the layer, outside a chunk).
+ */
+function failureText(job: { layer: string }, chunk: number[], e: unknown): string {
+  const text = errorText(e)
+  const image = IMAGE_PREFIX.exec(text)
+  const index = image ? Number(image[1]) : -1
+  if (index >= 0 && index < chunk.length) return `thumbnail of unit ${chunk[index]} of layer '${job.layer}' failed: ${text.slice(image![0].length)}`
+  const where = chunk.length === 0 ? `layer '${job.layer}'` : chunk.length === 1 ? `unit ${chunk[0]} of layer '${job.layer}'` : `units ${chunk.join(', ')} of layer '${job.layer}'`
+  return `thumbnail of ${where} failed: ${text}`
+}
+
 function isThumbJson(value: unknown, channel: number, hash: string): value is ThumbJson {
   if (typeof value !== 'object' || value === null) return false
   const v = value as Partial<ThumbJson>
@@ -200,7 +231,7 @@ async function thumbnailPng(rgb: Uint8Array, spec: InputSpec, sizePx: number): P
  * @example const thumbs = createThumbService({ cacheDir, engine: host.engine, emit: (c, p) => win.webContents.send(c, p) })
  */
 export function createThumbService({
-  cacheDir, engine, emit, params: overrides = {}, sizePx = THUMB_SIZE_PX, optimize = optimizeImage,
+  cacheDir, engine, emit, params: overrides = {}, sizePx = THUMB_SIZE_PX, optimizeBatch: batchOptimize = optimizeBatch,
 }: ThumbServiceOptions): ThumbService {
   // Validated once (with a placeholder unit), so a bad override fails at creation, not per job.
   const { push_layer: _l, push_channel: _c, ...params } = resolveParams({ ...THUMB_PARAMS, ...overrides, push_layer: 'x', push_channel: 0 })
@@ -245,33 +276,48 @@ export function createThumbService({
     const total = job.channels.length
     const end = (status: ThumbDone['status'], error?: string): ThumbDone =>
       ({ jobId: job.jobId, layer: job.layer, status, done, total, ...(error !== undefined ? { error } : {}) })
-    let channel: number | null = null
+    /** The units of the chunk being computed, for error messages. */
+    let chunk: number[] = []
     try {
       await mkdir(job.dir, { recursive: true })
-      for (channel of job.channels) {
+      // Thumbnails ready to emit, by position in job.channels (cached ones now, computed ones per chunk).
+      const ready: (UnitThumb | null)[] = []
+      const uncached: number[] = []
+      for (const [pos, channel] of job.channels.entries()) {
+        ready.push(await readCached(job.dir, channel, job.hash))
+        if (!ready[pos]) uncached.push(pos)
+      }
+      /** Emit every ready unit in order, up to (not including) position `limit`. */
+      const emitUpTo = (limit: number): void => {
+        for (; done < limit; done++) {
+          const thumb = ready[done] as UnitThumb
+          send('units:thumb', { jobId: job.jobId, layer: job.layer, done: done + 1, total, thumb })
+        }
+      }
+      for (let k = 0; k < uncached.length; k += THUMB_BATCH) {
+        const positions = uncached.slice(k, k + THUMB_BATCH)
+        emitUpTo(positions[0])
         if (job.controller.signal.aborted) return end('cancelled')
         const eng = await engine()
         if (eng.modelKey !== job.modelKey) {
           throw new DeepVisError('BAD_MODEL', 'another model was loaded (or its input spec corrected) since the job started; render the layer again')
         }
-        let thumb = await readCached(job.dir, channel, job.hash)
-        if (!thumb) {
-          const result = await optimize(eng.model, eng.inputSpec, { ...params, push_layer: job.layer, push_channel: channel }, {
-            backend: eng.backend, signal: job.controller.signal,
-            // Let queued messages in (units:cancel, other calls) between iterations (see run-service.ts).
-            onIteration: () => new Promise<void>((resolve) => setImmediate(resolve)),
-          })
-          if (result.interrupted) return end('cancelled')
-          thumb = await store(job, channel, result, eng.inputSpec)
-        }
-        done++
-        send('units:thumb', { jobId: job.jobId, layer: job.layer, done, total, thumb })
+        chunk = positions.map((pos) => job.channels[pos])
+        const results = await batchOptimize(eng.model, eng.inputSpec, chunk.map((channel) => ({ ...params, push_layer: job.layer, push_channel: channel })), {
+          backend: eng.backend, signal: job.controller.signal,
+          // Let queued messages in (units:cancel, other calls) between iterations (see run-service.ts).
+          onIteration: () => new Promise<void>((resolve) => setImmediate(resolve)),
+        })
+        if (results.some((r) => r.interrupted)) return end('cancelled')
+        for (const [i, pos] of positions.entries()) ready[pos] = await store(job, chunk[i], results[i], eng.inputSpec)
+        chunk = []
+        emitUpTo(positions.at(-1)! + 1)
       }
+      emitUpTo(total)
       return end('done')
     } catch (e) {
       if (!(e instanceof DeepVisError)) console.error(`[thumbs] job ${job.jobId} failed:`, e)
-      const where = channel === null ? `layer '${job.layer}'` : `unit ${channel} of layer '${job.layer}'`
-      return end('failed', `thumbnail of ${where} failed: ${errorText(e)}`)
+      return end('failed', failureText(job, chunk, e))
     }
   }
 

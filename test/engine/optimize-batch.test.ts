@@ -1,7 +1,7 @@
 /**
  * Batched DVT optimization on the embedded default model: N images with different settings in one
  * forward/backward per iteration give what optimizeImage gives for each alone (batch items are
- * independent), finished images drop out, tensors do not leak, abort and bad input behave.
+ * independent), finished images drop out, tensors do not leak, abort (all or one image) and bad input behave.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
@@ -155,6 +155,44 @@ describe('optimizeBatch on the embedded model', () => {
     expect(r[2].series.ii).toEqual([0, 1, 2, 3, 4])
     expect(r[0].last!.ii).toBe(4)
     expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it('a per-image abort stops only that image; the others run on and still equal their unbatched runs', async () => {
+    const stopOne = new AbortController()
+    const before = tf.memory().numTensors
+    const list = [params('yosinski-3', { max_iter: 12 }), params('yosinski-1', { push_channel: 6, max_iter: 12 }), params('yosinski-3', { push_channel: 3, max_iter: 12 })]
+    const r = await optimizeBatch(loaded.model, loaded.inputSpec, list, {
+      signals: [undefined, stopOne.signal],
+      onIteration: (e) => { if (e.imageIndex === 1 && e.ii === 3) stopOne.abort() },
+    })
+    expect(r.map((x) => x.interrupted)).toEqual([false, true, false])
+    expect(r[1].series.ii).toEqual([0, 1, 2, 3])
+    expect(r[1].last!.ii).toBe(3)
+    for (const i of [0, 2]) expectSameRun(r[i], await optimizeImage(loaded.model, loaded.inputSpec, list[i]), `image ${i}`)
+    expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it('onImageDone hands out each result once, when its image finishes, after its last iteration; the same objects are returned', async () => {
+    const log: string[] = []
+    const handed = new Map<number, OptimizeResult>()
+    const list = [params('yosinski-3', { max_iter: 6 }), params('yosinski-3', { push_channel: 3, max_iter: 2 }), params('yosinski-1', { push_channel: 6, max_iter: 4 })]
+    const r = await optimizeBatch(loaded.model, loaded.inputSpec, list, {
+      onIteration: (e) => { log.push(`it ${e.imageIndex} ${e.ii}`) },
+      onImageDone: (i, result) => {
+        expect(handed.has(i), `image ${i} handed out once`).toBe(false)
+        handed.set(i, result)
+        log.push(`done ${i}`)
+      },
+    })
+    for (const [i, p] of list.entries()) {
+      expect(handed.get(i)).toBe(r[i])
+      // Done right after its last iteration, before any later iteration of the others.
+      const at = log.indexOf(`done ${i}`)
+      expect(log.slice(at + 1).some((x) => x.startsWith(`it ${i} `))).toBe(false)
+      expect(log.slice(0, at)).toContain(`it ${i} ${p.max_iter - 1}`)
+      const nextIter = log.slice(at + 1).find((x) => x.startsWith('it '))
+      if (nextIter) expect(Number(nextIter.split(' ')[2])).toBe(p.max_iter)
+    }
   })
 
   it('bad input: an empty list and a bad unit are refused before any work, naming the image', async () => {

@@ -3,7 +3,9 @@
  * short runs: progress streamed in order with previews every N, the CLI's files plus run.json in the
  * run folder, list/get/delete, stop keeping a complete 'stopped' entry, the one-at-a-time queue, bad
  * targets refused up front with their code, failures during a run as 'failed' summaries, run ids that
- * cannot escape the history folder, and interrupted folders (no run.json) ignored and swept.
+ * cannot escape the history folder, and interrupted folders (no run.json) ignored and swept; compare
+ * groups run as ONE optimizeBatch (spied) whose per-run results equal single runs, stop one run of a
+ * group alone, and fail together.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -14,6 +16,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../src/engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
+import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
 import type { FindParams } from '../../src/engine/params.ts'
 import { checkRunId, createRunService, makeRunId, RUN_JSON, type RunEngine, type RunService } from '../../src/main/run-service.ts'
 import type { EventChannel, EventMap } from '../../src/shared/ipc-contract.ts'
@@ -45,6 +48,8 @@ interface Harness {
   service: RunService
   events: Event[]
   dir: string
+  /** Sizes of the optimizeBatch calls made, in order. */
+  batchSizes: number[]
   progress(runId: string): RunProgress[]
   done(runId: string): RunSummary
 }
@@ -55,11 +60,16 @@ let harnessCount = 0
 async function harness(opts: { dir?: string; onEvent?: (e: Event, service: RunService) => void; now?: () => Date } = {}): Promise<Harness> {
   const dir = opts.dir ?? path.join(root, `h${harnessCount++}`)
   const events: Event[] = []
+  const batchSizes: number[] = []
   const engine = async (): Promise<RunEngine> => ({ model: loaded.model, inputSpec: loaded.inputSpec, backend, modelName: loaded.name, modelKey: 'test-model' })
   const service: RunService = createRunService({
     historyDir: dir,
     engine,
     now: opts.now,
+    optimizeBatch: (model, inputSpec, list, o) => {
+      batchSizes.push(list.length)
+      return optimizeBatch(model, inputSpec, list, o)
+    },
     emit: (channel, payload) => {
       const e = { channel, payload } as Event
       events.push(e)
@@ -70,6 +80,7 @@ async function harness(opts: { dir?: string; onEvent?: (e: Event, service: RunSe
     service,
     events,
     dir,
+    batchSizes,
     progress: (runId) => events.flatMap((e) => (e.channel === 'run:progress' && e.payload.runId === runId ? [e.payload] : [])),
     done: (runId) => {
       const d = events.filter((e) => e.channel === 'run:done' && e.payload.runId === runId)
@@ -321,5 +332,112 @@ describe('makeRunId / checkRunId', () => {
     expect(id.startsWith('20261123-142233-loss3_classifier_')).toBe(true)
     expect(id).toMatch(/-12345-[0-9a-f]{4}$/)
     expect(() => checkRunId(id)).not.toThrow()
+  })
+})
+
+/** Relative tolerance between batched and single runs (as in test/engine/optimize-batch.test.ts). */
+const REL_TOL = 1e-3
+
+/** The float32 data of a .npy file (format 1.0: magic, version, 2-byte header length, header). */
+async function readNpy(file: string): Promise<Float32Array> {
+  const buf = await readFile(file)
+  const headerLen = buf.readUInt16LE(8)
+  const data = buf.subarray(10 + headerLen)
+  return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length)
+  let scale = 1e-6
+  let worst = 0
+  for (let i = 0; i < expected.length; i++) {
+    if (Number.isNaN(expected[i])) { expect(actual[i], `${what}[${i}]`).toBeNaN(); continue }
+    scale = Math.max(scale, Math.abs(expected[i]))
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]))
+  }
+  expect(worst / scale, `${what}: max |diff| / max |value|`).toBeLessThanOrEqual(REL_TOL)
+}
+
+/** Three different settings of one unit (the compare view's use). */
+const GROUP_SPECS: Partial<FindParams>[] = [{}, { rand_seed: 3, decay: 0.01 }, { blur_every: 2, lr_policy: 'progress', lr_params: { max_lr: 1e5, desired_prog: 2 } }]
+
+describe('run service: compare groups run batched', () => {
+  it('a compare group of 3 runs executes as ONE batch; each run is stored as its single run would be', async () => {
+    const h = await harness()
+    // One run:start after another, as the compare view sends them.
+    const ids: string[] = []
+    for (const over of GROUP_SPECS) ids.push(await h.service.start(spec(over, { compareGroup: 'cmp-1', preset: null })))
+    await h.service.whenIdle()
+    expect(h.batchSizes).toEqual([3])
+
+    const single = await harness()
+    const singleIds: string[] = []
+    for (const over of GROUP_SPECS) singleIds.push(await single.service.start(spec(over, { preset: null })))
+    await single.service.whenIdle()
+    expect(single.batchSizes).toEqual([])
+
+    for (const [i, id] of ids.entries()) {
+      const what = `run ${i}`
+      // Events per run: every iteration in order, previews as for a single run, run:done last.
+      const progress = h.progress(id)
+      expect(progress.map((p) => p.ii), what).toEqual([...Array(MAX_ITER).keys()])
+      expect(progress.filter((p) => p.preview).map((p) => p.ii), what).toEqual([0, 4, 8, MAX_ITER - 1])
+      const mine = h.events.filter((e) => 'runId' in e.payload && e.payload.runId === id).map((e) => e.channel)
+      expect(mine, what).toEqual([...Array(MAX_ITER).fill('run:progress'), 'run:done'])
+      const done = h.done(id)
+      const ref = single.done(singleIds[i])
+      expect(done, what).toMatchObject({ status: 'done', compareGroup: 'cmp-1', iterations: MAX_ITER, best: { ii: ref.best!.ii }, metaResult: ref.metaResult })
+      // Stored files, series and images equal the single run's.
+      const [a, b] = [path.join(h.dir, id), path.join(single.dir, singleIds[i])]
+      expect((await readdir(a)).sort(), what).toEqual((await readdir(b)).sort())
+      const [da, db] = [await h.service.get(id), await single.service.get(singleIds[i])]
+      expect(da.params, what).toEqual(db.params)
+      expectClose(da.series.obj, db.series.obj, `${what} obj`)
+      expectClose(da.series.norm, db.series.norm, `${what} norm`)
+      expectClose(da.series.lr, db.series.lr, `${what} lr`)
+      for (const npy of ['x0.npy', 'best.npy', 'last.npy']) expectClose(await readNpy(path.join(a, npy)), await readNpy(path.join(b, npy)), `${what} ${npy}`)
+      expect(da.images.best?.xpm.startsWith(PNG_PREFIX)).toBe(true)
+    }
+    expect((await h.service.list()).map((r) => r.runId).sort()).toEqual([...ids].sort())
+  })
+
+  it('stop of one run of a group stops only that run; the others finish', async () => {
+    const STOP_AT = 2
+    const ids: string[] = []
+    const h = await harness({
+      onEvent: (e, service) => {
+        if (e.channel === 'run:progress' && e.payload.runId === ids[1] && e.payload.ii === STOP_AT) service.stop(ids[1])
+      },
+    })
+    for (const over of GROUP_SPECS) ids.push(await h.service.start(spec(over, { compareGroup: 'cmp-2' })))
+    await h.service.whenIdle()
+    expect(h.batchSizes).toEqual([3])
+    expect(h.done(ids[1])).toMatchObject({ status: 'stopped', iterations: STOP_AT + 1, last: { ii: STOP_AT } })
+    expect(h.progress(ids[1])).toHaveLength(STOP_AT + 1)
+    // The stopped run is stored and reported at once, while the others still run.
+    const order = h.events.map((e) => `${e.channel} ${'runId' in e.payload ? ids.indexOf(e.payload.runId) : -1}`)
+    expect(order.indexOf('run:done 1')).toBeLessThan(order.lastIndexOf('run:progress 0'))
+    expect(order.lastIndexOf('run:progress 1')).toBeLessThan(order.indexOf('run:done 1'))
+    for (const i of [0, 2]) expect(h.done(ids[i])).toMatchObject({ status: 'done', iterations: MAX_ITER })
+    for (const id of ids) expect(existsSync(path.join(h.dir, id, RUN_JSON))).toBe(true)
+  })
+
+  it('groups batch separately from runs without a group; a failing batch fails all its runs and stores nothing', async () => {
+    const h = await harness()
+    const plain = await h.service.start(spec({ max_iter: 2 }))
+    // The blur kernel check happens inside the engine loop, so the batch fails while running.
+    const bad = [
+      await h.service.start(spec({ max_iter: 3 }, { compareGroup: 'cmp-3' })),
+      await h.service.start(spec({ max_iter: 3, blur_radius: 1000, blur_every: 1 }, { compareGroup: 'cmp-3' })),
+    ]
+    const after = await h.service.start(spec({ max_iter: 2 }))
+    await h.service.whenIdle()
+    expect(h.batchSizes).toEqual([2])
+    for (const id of bad) {
+      expect(h.done(id)).toMatchObject({ status: 'failed', error: expect.stringContaining('blur_radius') })
+      expect(existsSync(path.join(h.dir, id))).toBe(false)
+    }
+    expect([h.done(plain).status, h.done(after).status]).toEqual(['done', 'done'])
+    expect((await h.service.list()).map((r) => r.runId).sort()).toEqual([plain, after].sort())
   })
 })

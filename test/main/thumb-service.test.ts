@@ -4,7 +4,8 @@
  * best objective, the on-disk cache (second visit runs no optimization; another model key or another
  * layer is not cached; a png without its json is not cached), cancel mid-unit and while queued,
  * one job per layer and queued layers, bad layer / unit refused up front, failures reported in
- * units:done, thumbs(layer) listing exactly the cached units, and dispose cancelling.
+ * units:done, thumbs(layer) listing exactly the cached units, and dispose cancelling. Uncached units
+ * are optimized THUMB_BATCH at a time (one optimizeBatch call per chunk) and equal single-unit runs.
  * Optimizations are counted by an injected optimizer that wraps the real one (no timing).
  */
 import { existsSync } from 'node:fs'
@@ -18,10 +19,12 @@ import { DeepVisError } from '../../src/engine/errors.ts'
 import { initBackend } from '../../src/engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
 import { optimizeImage } from '../../src/engine/optimize.ts'
+import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
 import type { OptimizeResult } from '../../src/engine/result.ts'
+import { renderXpm } from '../../src/engine/node/save-results.ts'
 import type { RunEngine } from '../../src/main/run-service.ts'
 import {
-  createThumbService, layerCacheHash, THUMB_JSON_FORMAT, THUMB_MAX_ITER, THUMB_PARAMS, THUMB_SIZE_PX,
+  createThumbService, layerCacheHash, THUMB_BATCH, THUMB_JSON_FORMAT, THUMB_MAX_ITER, THUMB_PARAMS, THUMB_SIZE_PX,
   type ThumbParams, type ThumbService,
 } from '../../src/main/thumb-service.ts'
 import type { EventChannel, EventMap, ThumbDone, ThumbProgress } from '../../src/shared/ipc-contract.ts'
@@ -55,6 +58,8 @@ interface Harness {
   cacheDir: string
   /** Channels optimized so far, in call order. */
   optimized: number[]
+  /** The channels of each optimizer call, in call order. */
+  batches: number[][]
   results: Map<number, OptimizeResult>
   thumbEvents(jobId?: string): ThumbProgress[]
   doneEvents(jobId?: string): ThumbDone[]
@@ -71,8 +76,8 @@ interface HarnessOptions {
   params?: Partial<ThumbParams>
   sizePx?: number
   onEvent?: (e: Event, h: Harness) => void
-  /** Called before each optimization, e.g. to cancel during it; may throw to fail the unit. */
-  beforeOptimize?: (channel: number, h: Harness) => { onIteration?: (ii: number) => void } | void
+  /** Called before each optimizer call (with its chunk's channels), e.g. to cancel during it; may throw to fail the chunk. */
+  beforeOptimize?: (channels: number[], h: Harness) => { onIteration?: (ii: number) => void } | void
 }
 
 /** A service over its own cache folder, recording every event and every optimization. */
@@ -88,6 +93,7 @@ function harness(opts: HarnessOptions = {}): Harness {
     events: [],
     cacheDir,
     optimized: [],
+    batches: [],
     results: new Map(),
     thumbEvents: (jobId) => h.events.flatMap((e) => (e.channel === 'units:thumb' && (!jobId || e.payload.jobId === jobId) ? [e.payload] : [])),
     doneEvents: (jobId) => h.events.flatMap((e) => (e.channel === 'units:done' && (!jobId || e.payload.jobId === jobId) ? [e.payload] : [])),
@@ -103,14 +109,20 @@ function harness(opts: HarnessOptions = {}): Harness {
       h.events.push(e)
       opts.onEvent?.(e, h)
     },
-    optimize: async (model, spec, p, o) => {
-      h.optimized.push(p.push_channel)
-      const hook = opts.beforeOptimize?.(p.push_channel, h)
-      const result = await optimizeImage(model, spec, p, {
-        ...o, onIteration: hook?.onIteration ? (ev) => hook.onIteration!(ev.ii) : undefined,
+    optimizeBatch: async (model, spec, list, o) => {
+      const channels = list.map((p) => p.push_channel)
+      h.optimized.push(...channels)
+      h.batches.push(channels)
+      const hook = opts.beforeOptimize?.(channels, h)
+      const results = await optimizeBatch(model, spec, list, {
+        ...o,
+        onIteration: async (ev) => {
+          await o?.onIteration?.(ev)
+          if (ev.imageIndex === 0) hook?.onIteration?.(ev.ii)
+        },
       })
-      h.results.set(p.push_channel, result)
-      return result
+      for (const [i, r] of results.entries()) h.results.set(channels[i], r)
+      return results
     },
   })
   return h
@@ -157,6 +169,7 @@ describe('thumb service: rendering a layer', () => {
     expect(h.events.at(-1)).toEqual({ channel: 'units:done', payload: { jobId: first.jobId, layer: 'logits', status: 'done', done: LOGITS_UNITS, total: LOGITS_UNITS } })
     expect(h.doneEvents()).toHaveLength(1)
     expect(h.optimized).toEqual(range(LOGITS_UNITS))
+    expect(h.batches).toHaveLength(Math.ceil(LOGITS_UNITS / THUMB_BATCH))
   })
 
   it('optimizes with the thumbnail parameters and reports the best objective', () => {
@@ -263,41 +276,48 @@ describe('thumb service: cache details', () => {
 })
 
 describe('thumb service: cancel', () => {
-  it('cancel during a unit stops after the current iteration and caches nothing of that unit', async () => {
-    const cancelAt = 2
+  it('cancel during a chunk stops after the current iteration and caches nothing of that chunk', async () => {
+    const cancelAt = THUMB_BATCH // the first unit of the second chunk
+    const chunk = range(THUMB_BATCH).map((i) => cancelAt + i)
     let jobId = ''
     const h = harness({
-      beforeOptimize: (channel, hh) => (channel === cancelAt ? { onIteration: (ii) => { if (ii === 0) hh.service.cancel(jobId) } } : undefined),
+      beforeOptimize: (channels, hh) => (channels[0] === cancelAt ? { onIteration: (ii) => { if (ii === 0) hh.service.cancel(jobId) } } : undefined),
     })
     jobId = (await h.service.render({ layer: 'logits' })).jobId
     await h.service.whenIdle()
-    expect(h.results.get(cancelAt)!.interrupted).toBe(true)
-    expect(h.results.get(cancelAt)!.series.ii).toEqual([0])
-    expect(h.optimized).toEqual([0, 1, cancelAt])
-    expect(h.thumbEvents().map((t) => t.thumb.channel)).toEqual([0, 1])
+    for (const c of chunk) {
+      expect(h.results.get(c)!.interrupted).toBe(true)
+      expect(h.results.get(c)!.series.ii).toEqual([0])
+    }
+    expect(h.optimized).toEqual(range(2 * THUMB_BATCH))
+    expect(h.thumbEvents().map((t) => t.thumb.channel)).toEqual(range(cancelAt))
     expect(h.doneEvents()).toEqual([{ jobId, layer: 'logits', status: 'cancelled', done: cancelAt, total: LOGITS_UNITS }])
     const dir = h.layerDir('logits')
-    expect(existsSync(path.join(dir, `${cancelAt}.json`))).toBe(false)
-    expect(existsSync(path.join(dir, `${cancelAt}.png`))).toBe(false)
-    expect((await h.service.thumbs('logits')).map((t) => t.channel)).toEqual([0, 1])
+    for (const c of chunk) {
+      expect(existsSync(path.join(dir, `${c}.json`))).toBe(false)
+      expect(existsSync(path.join(dir, `${c}.png`))).toBe(false)
+    }
+    expect((await h.service.thumbs('logits')).map((t) => t.channel)).toEqual(range(cancelAt))
     // The job is over: the layer can be rendered again, resuming from the cache.
-    const again = await h.service.render({ layer: 'logits', channels: [0, 1, 2] })
+    const again = await h.service.render({ layer: 'logits', channels: range(cancelAt + 1) })
     expect(again.jobId).not.toBe(jobId)
-    expect(again.cached).toBe(2)
+    expect(again.cached).toBe(cancelAt)
     await h.service.whenIdle()
-    expect(h.optimized).toEqual([0, 1, cancelAt, cancelAt])
+    expect(h.batches.at(-1)).toEqual([cancelAt])
     expect(h.doneEvents(again.jobId)[0].status).toBe('done')
   })
 
-  it('cancel between units stops before the next unit', async () => {
+  it('cancel between chunks stops before the next chunk; the finished chunk is emitted whole', async () => {
     let jobId = ''
     const h = harness({
       onEvent: (e, hh) => { if (e.channel === 'units:thumb' && e.payload.done === 1) hh.service.cancel(jobId) },
     })
-    jobId = (await h.service.render({ layer: 'logits', channels: [5, 6, 7] })).jobId
+    const channels = range(THUMB_BATCH + 2).map((i) => i + 2)
+    jobId = (await h.service.render({ layer: 'logits', channels })).jobId
     await h.service.whenIdle()
-    expect(h.optimized).toEqual([5])
-    expect(h.doneEvents()).toEqual([{ jobId, layer: 'logits', status: 'cancelled', done: 1, total: 3 }])
+    expect(h.optimized).toEqual(channels.slice(0, THUMB_BATCH))
+    expect(h.thumbEvents().map((t) => t.thumb.channel)).toEqual(channels.slice(0, THUMB_BATCH))
+    expect(h.doneEvents()).toEqual([{ jobId, layer: 'logits', status: 'cancelled', done: THUMB_BATCH, total: channels.length }])
   })
 
   it('jobs for different layers queue; a queued job cancels at once; unknown ids are ignored', async () => {
@@ -334,8 +354,8 @@ describe('thumb service: cancel', () => {
     const a = await h.service.render({ layer: 'logits' })
     const b = await h.service.render({ layer: 'conv1', channels: [0] })
     await h.service.whenIdle()
-    expect(h.doneEvents().map((d) => [d.jobId, d.status, d.done])).toEqual([[b.jobId, 'cancelled', 0], [a.jobId, 'cancelled', 1]])
-    expect(h.optimized).toEqual([0])
+    expect(h.doneEvents().map((d) => [d.jobId, d.status, d.done])).toEqual([[b.jobId, 'cancelled', 0], [a.jobId, 'cancelled', THUMB_BATCH]])
+    expect(h.optimized).toEqual(range(THUMB_BATCH))
     await expect(h.service.render({ layer: 'logits' })).rejects.toMatchObject({ code: 'INTERNAL' })
   })
 })
@@ -356,20 +376,22 @@ describe('thumb service: bad requests and failures', () => {
     expect(existsSync(h.cacheDir)).toBe(false)
   })
 
-  it('a unit that fails during the job fails it with a message naming the unit; earlier units stay cached', async () => {
+  it('a unit that fails during the job fails it with a message naming the unit; earlier chunks stay cached', async () => {
+    const failing = THUMB_BATCH + 1 // image 1 of the second chunk
     const h = harness({
-      beforeOptimize: (channel) => {
-        if (channel === 1) throw new DeepVisError('INTERNAL', 'the objective became NaN at iteration 0')
+      beforeOptimize: (channels) => {
+        if (channels.includes(failing)) throw new DeepVisError('INTERNAL', `image ${channels.indexOf(failing)}: the objective became NaN at iteration 0`)
       },
     })
-    const { jobId } = await h.service.render({ layer: 'logits', channels: [0, 1, 2] })
+    const channels = range(THUMB_BATCH + 2)
+    const { jobId } = await h.service.render({ layer: 'logits', channels })
     await h.service.whenIdle()
     const [done] = h.doneEvents()
-    expect(done).toMatchObject({ jobId, status: 'failed', done: 1, total: 3 })
-    expect(done.error).toContain("unit 1 of layer 'logits'")
+    expect(done).toMatchObject({ jobId, status: 'failed', done: THUMB_BATCH, total: channels.length })
+    expect(done.error).toContain(`unit ${failing} of layer 'logits'`)
     expect(done.error).toContain('NaN')
-    expect(h.optimized).toEqual([0, 1])
-    expect((await h.service.thumbs('logits')).map((t) => t.channel)).toEqual([0])
+    expect(h.optimized).toEqual(channels)
+    expect((await h.service.thumbs('logits')).map((t) => t.channel)).toEqual(range(THUMB_BATCH))
   })
 
   it('an optimizer error from the engine (a blur too large for the input) fails the job; the service goes on', async () => {
@@ -385,19 +407,78 @@ describe('thumb service: bad requests and failures', () => {
     expect(h.doneEvents(next.jobId)[0].status).toBe('failed')
   })
 
-  it('a job whose model was replaced fails at the next unit, naming the reason', async () => {
+  it('a job whose model was replaced fails at the next chunk, naming the reason', async () => {
     let key = 'model-a'
     const h = harness({ modelKey: () => key, onEvent: (e) => { if (e.channel === 'units:thumb') key = 'model-b' } })
-    await h.service.render({ layer: 'logits', channels: [0, 1, 2] })
+    await h.service.render({ layer: 'logits', channels: range(THUMB_BATCH + 1) })
     await h.service.whenIdle()
-    expect(h.optimized).toEqual([0])
+    expect(h.optimized).toEqual(range(THUMB_BATCH))
     const [done] = h.doneEvents()
-    expect(done).toMatchObject({ status: 'failed', done: 1, total: 3 })
+    expect(done).toMatchObject({ status: 'failed', done: THUMB_BATCH, total: THUMB_BATCH + 1 })
     expect(done.error).toContain('another model was loaded')
   })
 
   it('refuses bad thumbnail parameters at creation', () => {
     expect(() => harness({ params: { max_iter: 0 } })).toThrow(/max_iter/)
     expect(() => harness({ sizePx: 0 })).toThrow(/thumbnail size/)
+  })
+})
+
+/** Relative tolerance between batched and single-unit runs (as in test/engine/optimize-batch.test.ts). */
+const REL_TOL = 1e-3
+
+describe('thumb service: batched rendering', () => {
+  it('a layer of 10 units with 2 cached renders in ceil(uncached / THUMB_BATCH) optimizer calls, emitting in channel order', async () => {
+    const h = harness()
+    const cachedFirst = [1, 6]
+    await h.service.render({ layer: 'logits', channels: cachedFirst })
+    await h.service.whenIdle()
+    expect(h.batches).toEqual([cachedFirst])
+    const res = await h.service.render({ layer: 'logits' })
+    expect(res.cached).toBe(cachedFirst.length)
+    await h.service.whenIdle()
+    const uncached = range(LOGITS_UNITS).filter((c) => !cachedFirst.includes(c))
+    const calls = h.batches.slice(1)
+    expect(calls).toHaveLength(Math.ceil(uncached.length / THUMB_BATCH))
+    expect(calls.flat()).toEqual(uncached)
+    for (const call of calls) expect(call.length).toBeLessThanOrEqual(THUMB_BATCH)
+    const thumbs = h.thumbEvents(res.jobId)
+    expect(thumbs.map((t) => t.thumb.channel)).toEqual(range(LOGITS_UNITS))
+    expect(thumbs.map((t) => t.done)).toEqual(range(LOGITS_UNITS).map((i) => i + 1))
+    // The cached units come from the cache, unchanged.
+    for (const c of cachedFirst) expect(thumbs[c].thumb).toEqual(h.thumbEvents()[cachedFirst.indexOf(c)].thumb)
+  })
+
+  it('thumbnails equal those of single-unit rendering with the same parameters and seed', async () => {
+    const h = harness()
+    const channels = range(THUMB_BATCH + 1).map((i) => i + 3)
+    await h.service.render({ layer: 'logits', channels })
+    await h.service.whenIdle()
+    expect(h.batches).toHaveLength(2)
+    const thumbs = h.thumbEvents()
+    for (const [i, c] of channels.entries()) {
+      const batched = h.results.get(c)!
+      const single = await optimizeImage(loaded.model, loaded.inputSpec, { ...batched.params })
+      expect(batched.best!.ii, `unit ${c}: best ii`).toBe(single.best!.ii)
+      expect(Math.abs(thumbs[i].thumb.obj - single.best!.obj), `unit ${c}: obj`).toBeLessThanOrEqual(REL_TOL * Math.max(1, Math.abs(single.best!.obj)))
+      let worst = 0
+      let scale = 1e-6
+      for (let k = 0; k < single.best!.x.length; k++) {
+        scale = Math.max(scale, Math.abs(single.best!.x[k]))
+        worst = Math.max(worst, Math.abs(batched.best!.x[k] - single.best!.x[k]))
+      }
+      expect(worst / scale, `unit ${c}: best image`).toBeLessThanOrEqual(REL_TOL)
+      // The thumbnail PNG itself: 8-bit pixels within one level of the single run's.
+      const png = Buffer.from(thumbs[i].thumb.image.slice(PNG_PREFIX.length), 'base64')
+      const mine = await sharp(png).raw().toBuffer()
+      const ref = await sharp(Buffer.from(renderXpm(single.best!.x, loaded.inputSpec)), {
+        raw: { width: loaded.inputSpec.width, height: loaded.inputSpec.height, channels: 3 },
+      }).png().toBuffer()
+      const refRaw = await sharp(ref).raw().toBuffer()
+      expect(mine.length).toBe(refRaw.length)
+      let px = 0
+      for (let k = 0; k < mine.length; k++) px = Math.max(px, Math.abs(mine[k] - refRaw[k]))
+      expect(px, `unit ${c}: thumbnail pixels`).toBeLessThanOrEqual(1)
+    }
   })
 })
