@@ -15,6 +15,8 @@ import { optimizeImage, resolveTarget } from '../engine/optimize.ts'
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/load-model.ts'
 import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/save-results.ts'
+import { METHOD_PRESETS } from '../shared/method-params.ts'
+import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-command.ts'
 import {
   parseChannelSwap, parseInteger, parseMean, parseNumber, parseScalarOrTuple, parseSize, parseSpatial,
 } from './parse-values.ts'
@@ -100,10 +102,12 @@ function fmt(v: number): string {
 async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
   const opts = cmd.opts()
   rejectCaffeFlags(opts)
-  if (opts.preset) getPreset(opts.preset as string) // unknown preset: fail before loading anything
+  checkPreset(opts.preset as string | undefined) // unknown preset: fail before loading anything
+  const method = methodOf(cmd) // flags of the other method: fail before loading anything
   const backend = await initBackend(opts.backend as BackendChoice)
   const loaded = await loadModelFolder((opts.model as string | undefined) ?? DEFAULT_MODEL_DIR, overridesFrom(opts))
   try {
+    if (method !== 'dvt') return await runGeneral(cmd, io, loaded, backend)
     const lastLayer = loaded.model.layerNames[loaded.model.layerNames.length - 1]
     const params = paramsFrom(cmd, loaded.defaults, lastLayer)
     const spec = loaded.inputSpec
@@ -204,7 +208,10 @@ function buildProgram(io: CliIo, run: (p: Promise<number>) => void): Command {
 
   const optimize = addModelOptions(program.command('optimize').description(
     'DVT optimize_image.py: gradient ascent on the input with regularizers (Yosinski et al. 2015)'))
-    .addOption(new Option('--preset <name>', `regularizer preset (explicit flags override it): ${presetNames().map((n) => `${n} = ${PRESETS[n].description}`).join('; ')}`))
+    .addOption(new Option('--preset <name>', `regularizer preset (explicit flags override it): ${[
+      ...presetNames().map((n) => `${n} = ${PRESETS[n].description}`),
+      ...Object.entries(METHOD_PRESETS).map(([n, p]) => `${n} = ${p.description} (implies --method ${p.params.method ?? 'lucid'})`),
+    ].join('; ')}`))
     .addOption(new Option('--start-at <mode>', 'how to generate x0').choices([...START_MODES]).default(DEFAULT_PARAMS.start_at))
     .option('--rand-seed <n>', 'seed of the numpy-compatible generator for x0', int('--rand-seed'), DEFAULT_PARAMS.rand_seed)
     .option('--push-layer <name>', 'layer (graph node) containing the unit (default: from the model, else its last layer)')
@@ -225,6 +232,7 @@ function buildProgram(io: CliIo, run: (p: Promise<number>) => void): Command {
     .option('--output-template <tmpl>', 'output filename template (keys p.<param>)', DEFAULT_OUTPUT_TEMPLATE)
     .option('--brave', 'allow overwriting existing results', false)
     .option('--skipbig', 'skip the .npy arrays (x0, best, last, majority)', false)
+  addGeneralOptions(optimize)
   optimize.action(() => run(runOptimize(optimize, io)))
 
   const layers = addModelOptions(program.command('layers').description('list the layers (graph nodes) of a model with output shapes and unit counts'))

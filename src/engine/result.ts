@@ -28,8 +28,22 @@ export interface TargetInfo {
   label: string | null
 }
 
+/** What a non-DVT method ran with (absent for DVT runs): written to info.json as `method`. */
+export interface MethodRecord {
+  name: string
+  /** The method's full parameters (plain JSON), objective expanded. */
+  params: object
+  /** The objective as parsed. */
+  objective: string
+  /** Index of this image in its batch, and the batch size. */
+  image_index: number
+  batch_size: number
+}
+
 export interface OptimizeResult {
   params: FindParams
+  /** Set by non-DVT methods (methods/general.ts); `params` then describes the run in DVT's terms. */
+  method?: MethodRecord
   target: TargetInfo
   inputSpec: InputSpec
   backend: string

@@ -413,6 +413,7 @@ export function buildInfoJson(
     format: RESULT_FORMAT,
     created: created.toISOString(),
     params: result.params,
+    method: result.method,
     target: {
       layer: t.layer, layer_type: t.layerType, layer_shape: t.layerShape, channel: t.channel,
       spatial: t.spatial, push_unit: t.pushUnit, label: t.label,

@@ -1,0 +1,318 @@
+/**
+ * Objectives as composable values (lucid/optvis/objectives.py), one sign convention: MAXIMIZED.
+ * An Objective maps the activations of the layers it reads to one value per batch image ([N]).
+ * Leaves: `channel(layer, c)` (spatial mean of a channel), `neuron(layer, c, [y, x])` (one position;
+ * the centre by default, as lucid), `direction(layer, vec, cossimPow)` (dot product with a direction,
+ * optionally times cosine-similarity^pow floored at 0.1, as lucid's `_dot_cossim`, averaged over positions).
+ * Algebra (TypeScript has no operator overloading): `sum(a, b, ...)`, `scale(k, a)`, `negate(a)`.
+ * `parseObjective(text)` reads the CLI's small expression language:
+ *   "inception_4a/output:97 - 0.5*inception_4a/output:12", "conv2:3@4,5", "neuron(logits, 2)",
+ *   "direction(conv3, [1, 0, -1, ...], 1)", "'name with spaces':3", with + - * / and parentheses.
+ * `diversity(acts)` is lucid's batch diversity penalty (Gram-matrix cosine similarity, L393).
+ * Shapes: Objective {description, layers, leaves, value(act) => tf.Tensor1D [N]}; call value inside tf.tidy.
+ */
+import * as tf from '@tensorflow/tfjs'
+import { check, DeepVisError } from '../errors.ts'
+import type { LayerInfo } from '../model/vis-model.ts'
+
+/** Lucid's floor on the cosine similarity in `_dot_cossim`. */
+export const COSSIM_FLOOR = 0.1
+/** Lucid's epsilon on the magnitudes in `_dot_cossim`. */
+const COSSIM_EPS = 1e-4
+/** Epsilon of tf.nn.l2_normalize in lucid's diversity. */
+const L2_NORMALIZE_EPS = 1e-10
+
+/** One term read from one layer. */
+export type Leaf =
+  | { kind: 'channel'; layer: string; channel: number }
+  | { kind: 'neuron'; layer: string; channel: number; spatial: [number, number] | null }
+  | { kind: 'direction'; layer: string; vector: number[]; cossimPow: number }
+
+export interface Objective {
+  /** Human-readable form, e.g. "conv2:3 - 0.5 * conv2:4". */
+  readonly description: string
+  /** Layers read, in first-use order. */
+  readonly layers: string[]
+  /** Leaves with their weight in the (linear) objective. */
+  readonly leaves: { leaf: Leaf; weight: number }[]
+  /** Per-image value [N] from the activations of each layer ([N, H, W, C] or [N, C]). */
+  value(act: (layer: string) => tf.Tensor): tf.Tensor1D
+}
+
+function describeLeaf(l: Leaf): string {
+  if (l.kind === 'channel') return `${l.layer}:${l.channel}`
+  if (l.kind === 'neuron') return l.spatial ? `${l.layer}:${l.channel}@${l.spatial[0]},${l.spatial[1]}` : `neuron(${l.layer}, ${l.channel})`
+  return `direction(${l.layer}, [${l.vector.length} values]${l.cossimPow ? `, ${l.cossimPow}` : ''})`
+}
+
+function leafValue(l: Leaf, a: tf.Tensor): tf.Tensor1D {
+  const n = a.shape[0]
+  if (l.kind === 'direction') {
+    const c = a.shape[a.shape.length - 1]
+    const flat = a.reshape([n, -1, c]) as tf.Tensor3D
+    const v = tf.tensor1d(l.vector)
+    const dot = tf.sum(tf.mul(flat, v), -1) // [N, P]
+    if (l.cossimPow === 0) return tf.mean(dot, -1) as tf.Tensor1D
+    const xMag = tf.sqrt(tf.sum(tf.square(flat), -1))
+    const vMag = tf.norm(v)
+    const cos = tf.div(tf.div(dot, tf.add(xMag, COSSIM_EPS)), tf.add(vMag, COSSIM_EPS))
+    return tf.mean(tf.mul(dot, tf.pow(tf.maximum(cos, COSSIM_FLOOR), l.cossimPow)), -1) as tf.Tensor1D
+  }
+  if (a.rank === 2) return a.slice([0, l.channel], [n, 1]).reshape([n]) as tf.Tensor1D
+  const [, h, w] = a.shape
+  if (l.kind === 'channel') return tf.mean(a.slice([0, 0, 0, l.channel], [n, h, w, 1]), [1, 2, 3]) as tf.Tensor1D
+  const [y, x] = l.spatial ?? [Math.floor(h / 2), Math.floor(w / 2)]
+  return a.slice([0, y, x, l.channel], [n, 1, 1, 1]).reshape([n]) as tf.Tensor1D
+}
+
+function leafObjective(leaf: Leaf): Objective {
+  return {
+    description: describeLeaf(leaf),
+    layers: [leaf.layer],
+    leaves: [{ leaf, weight: 1 }],
+    value: (act) => leafValue(leaf, act(leaf.layer)),
+  }
+}
+
+/** Mean activation of channel `c` of `layer` (the unit itself for dense layers). */
+export const channel = (layer: string, c: number): Objective => leafObjective({ kind: 'channel', layer, channel: c })
+/** Activation of channel `c` at (y, x) of `layer`; null = the centre (floor(H/2), floor(W/2)). */
+export const neuron = (layer: string, c: number, spatial: [number, number] | null = null): Objective =>
+  leafObjective({ kind: 'neuron', layer, channel: c, spatial })
+/** Mean over positions of <act, vector> (times max(cos, 0.1)^cossimPow when cossimPow > 0). */
+export const direction = (layer: string, vector: number[], cossimPow = 0): Objective =>
+  leafObjective({ kind: 'direction', layer, vector: [...vector], cossimPow })
+
+/** Sum of objectives. */
+export function sum(...parts: Objective[]): Objective {
+  check(parts.length > 0, () => 'sum() needs at least one objective')
+  const layers = [...new Set(parts.flatMap((p) => p.layers))]
+  return {
+    description: parts.map((p, i) => (i === 0 ? p.description : p.description.startsWith('-') ? `- ${p.description.slice(1)}` : `+ ${p.description}`)).join(' '),
+    layers,
+    leaves: parts.flatMap((p) => p.leaves),
+    value: (act) => parts.map((p) => p.value(act)).reduce((a, b) => tf.add(a, b)) as tf.Tensor1D,
+  }
+}
+
+/** `k * objective` (k must be a finite number: Lucent's stricter rule). */
+export function scale(k: number, o: Objective): Objective {
+  check(Number.isFinite(k), () => `an objective can only be multiplied by a finite number; got ${k}`)
+  return {
+    description: k === -1 ? `-${o.description}` : `${k} * ${o.layers.length && o.leaves.length > 1 ? `(${o.description})` : o.description}`,
+    layers: o.layers,
+    leaves: o.leaves.map(({ leaf, weight }) => ({ leaf, weight: weight * k })),
+    value: (act) => tf.mul(o.value(act), k) as tf.Tensor1D,
+  }
+}
+
+/** `-objective`. */
+export const negate = (o: Objective): Objective => scale(-1, o)
+
+/**
+ * Check every leaf against its layer's info (shape without batch); throws BAD_UNIT naming the range.
+ * `info(layer)` throws BAD_LAYER for an unknown layer.
+ */
+export async function validateObjective(o: Objective, info: (layer: string) => Promise<LayerInfo>): Promise<void> {
+  for (const { leaf } of o.leaves) {
+    const li = await info(leaf.layer)
+    const s = li.shape
+    check(s.length === 1 || s.length === 3, () => `layer '${li.name}' has output shape [${s.join(', ')}]; only dense [units] and conv [H, W, C] layers can be objectives`, 'BAD_UNIT')
+    if (leaf.kind === 'direction') {
+      check(leaf.vector.length === li.units, () => `direction on '${li.name}' has ${leaf.vector.length} values; the layer has ${li.units} channels`, 'BAD_UNIT')
+      check(leaf.vector.every(Number.isFinite), () => `direction on '${li.name}' has a non-finite value`)
+      check(Number.isFinite(leaf.cossimPow) && leaf.cossimPow >= 0, () => `direction cossim power must be >= 0; got ${leaf.cossimPow}`)
+      continue
+    }
+    check(Number.isInteger(leaf.channel) && leaf.channel >= 0 && leaf.channel < li.units,
+      () => `channel ${leaf.channel} is out of range: layer '${li.name}' has ${li.units} units (0..${li.units - 1})`, 'BAD_UNIT')
+    if (leaf.kind === 'neuron' && leaf.spatial) {
+      const [y, x] = leaf.spatial
+      check(s.length === 3, () => `layer '${li.name}' is not spatial (shape [${s.join(', ')}]): use ${li.name}:${leaf.channel} without @y,x`, 'BAD_UNIT')
+      check(y < s[0] && x < s[1], () => `spatial position (${y}, ${x}) is out of range: layer '${li.name}' is ${s[0]}x${s[1]} (y 0..${s[0] - 1}, x 0..${s[1] - 1})`, 'BAD_UNIT')
+    }
+  }
+}
+
+/**
+ * Lucid's diversity (objectives.py L393): per image the Gram matrix of the layer's [positions, C]
+ * activations, L2-normalized; the sum over ordered pairs i != j of <G_i, G_j>, divided by N.
+ * Higher = more similar; the loop maximizes `objective - weight * diversity`.
+ */
+export function diversity(a: tf.Tensor): tf.Scalar {
+  const n = a.shape[0]
+  const c = a.shape[a.shape.length - 1]
+  const flat = a.reshape([n, -1, c]) as tf.Tensor3D
+  const grams = tf.matMul(flat, flat, true, false).reshape([n, c * c])
+  const normed = tf.div(grams, tf.sqrt(tf.maximum(tf.sum(tf.square(grams), 1, true), L2_NORMALIZE_EPS)))
+  const sims = tf.matMul(normed, normed, false, true) // [N, N]
+  const offDiag = tf.sub(tf.sum(sims), tf.sum(tf.mul(sims, tf.eye(n))))
+  return tf.div(offDiag, n) as tf.Scalar
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The expression language
+
+type Token = { type: 'num'; value: number; pos: number } | { type: 'name'; value: string; pos: number } | { type: 'punct'; value: string; pos: number } | { type: 'end'; pos: number }
+
+const PUNCT = new Set(['(', ')', '[', ']', ',', ':', '@', '+', '-', '*', '/'])
+const NAME_START = /[A-Za-z_]/
+const NAME_CHAR = /[A-Za-z0-9_/.]/
+
+function parseError(text: string, pos: number, what: string): DeepVisError {
+  return new DeepVisError('BAD_PARAM', `bad objective ${JSON.stringify(text)}: ${what} at position ${pos + 1} (e.g. "conv2:3", "conv2:3@4,5", "logits:0 - 0.5*logits:1", "neuron(conv3, 2)", "direction(conv3, [1, 0, ...])")`)
+}
+
+function tokenize(text: string): Token[] {
+  const out: Token[] = []
+  let i = 0
+  while (i < text.length) {
+    const ch = text[i]
+    if (/\s/.test(ch)) { i++; continue }
+    const num = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?/i.exec(text.slice(i))
+    if (num) { out.push({ type: 'num', value: Number(num[0]), pos: i }); i += num[0].length; continue }
+    if (NAME_START.test(ch)) {
+      let j = i + 1
+      while (j < text.length && (NAME_CHAR.test(text[j]) || (text[j] === '-' && j + 1 < text.length && NAME_CHAR.test(text[j + 1]) && !/\d/.test(text[j + 1])))) j++
+      out.push({ type: 'name', value: text.slice(i, j), pos: i }); i = j; continue
+    }
+    if (ch === '"' || ch === "'") {
+      const end = text.indexOf(ch, i + 1)
+      if (end < 0) throw parseError(text, i, 'unterminated quoted layer name')
+      out.push({ type: 'name', value: text.slice(i + 1, end), pos: i }); i = end + 1; continue
+    }
+    if (PUNCT.has(ch)) { out.push({ type: 'punct', value: ch, pos: i }); i++; continue }
+    throw parseError(text, i, `unexpected character '${ch}'`)
+  }
+  out.push({ type: 'end', pos: text.length })
+  return out
+}
+
+type Value = number | Objective
+const isObj = (v: Value): v is Objective => typeof v !== 'number'
+
+/** Parse an objective expression (see the module header); throws DeepVisError('BAD_PARAM') with the position. */
+export function parseObjective(text: string): Objective {
+  check(typeof text === 'string' && text.trim().length > 0, () => 'the objective expression is empty')
+  const toks = tokenize(text)
+  let k = 0
+  const peek = (): Token => toks[k]
+  const isP = (v: string): boolean => { const t = peek(); return t.type === 'punct' && t.value === v }
+  const expect = (v: string): void => {
+    if (!isP(v)) throw parseError(text, peek().pos, `expected '${v}'`)
+    k++
+  }
+  const integer = (what: string): number => {
+    const t = peek()
+    if (t.type !== 'num' || !Number.isInteger(t.value)) throw parseError(text, t.pos, `expected ${what} (a non-negative integer)`)
+    k++
+    return t.value
+  }
+  const signedNumber = (): number => {
+    let sign = 1
+    while (isP('-') || isP('+')) { if (isP('-')) sign = -sign; k++ }
+    const t = peek()
+    if (t.type !== 'num') throw parseError(text, t.pos, 'expected a number')
+    k++
+    return sign * t.value
+  }
+  const layerName = (): string => {
+    const t = peek()
+    if (t.type !== 'name') throw parseError(text, t.pos, 'expected a layer name')
+    k++
+    return t.value
+  }
+
+  function expr(): Value {
+    let v = term()
+    while (isP('+') || isP('-')) {
+      const t = peek() as Extract<Token, { type: 'punct' }>; k++
+      const rhs = term()
+      v = combine(v, t.value === '+' ? rhs : (isObj(rhs) ? negate(rhs) : -rhs), t.pos)
+    }
+    return v
+  }
+  function combine(a: Value, b: Value, pos: number): Value {
+    if (!isObj(a) && !isObj(b)) return a + b
+    if (isObj(a) && isObj(b)) return sum(a, b)
+    throw parseError(text, pos, 'a number cannot be added to an objective (it would not change the image)')
+  }
+  function term(): Value {
+    let v = unary()
+    while (isP('*') || isP('/')) {
+      const t = peek() as Extract<Token, { type: 'punct' }>; k++
+      const rhs = unary()
+      if (t.value === '/') {
+        if (isObj(rhs)) throw parseError(text, t.pos, 'cannot divide by an objective')
+        if (rhs === 0) throw parseError(text, t.pos, 'division by zero')
+        v = isObj(v) ? scale(1 / rhs, v) : v / rhs
+      } else if (isObj(v) && isObj(rhs)) {
+        throw parseError(text, t.pos, 'two objectives cannot be multiplied (only a number times an objective)')
+      } else if (isObj(v)) v = scale(rhs as number, v)
+      else v = isObj(rhs) ? scale(v, rhs) : v * rhs
+    }
+    return v
+  }
+  function unary(): Value {
+    if (isP('-')) { k++; const v = unary(); return isObj(v) ? negate(v) : -v }
+    if (isP('+')) { k++; return unary() }
+    return primary()
+  }
+  function primary(): Value {
+    const t = peek()
+    if (t.type === 'num') { k++; return t.value }
+    if (isP('(')) { k++; const v = expr(); expect(')'); return v }
+    if (t.type !== 'name') throw parseError(text, t.pos, t.type === 'end' ? 'unexpected end of expression' : `unexpected '${(t as { value: string }).value}'`)
+    k++
+    const next = toks[k]
+    if (next.type === 'punct' && next.value === '(' && ['neuron', 'channel', 'direction'].includes(t.value)) {
+      k++
+      const v = call(t.value)
+      expect(')')
+      return v
+    }
+    if (!(next.type === 'punct' && next.value === ':')) throw parseError(text, next.pos, `expected ':' after layer name '${t.value}' (layer:channel)`)
+    k++
+    const c = integer('a channel index')
+    if (isP('@')) {
+      k++
+      const y = integer('y')
+      expect(',')
+      const x = integer('x')
+      return neuron(t.value, c, [y, x])
+    }
+    return channel(t.value, c)
+  }
+  function call(fn: string): Objective {
+    const layer = layerName()
+    expect(',')
+    if (fn === 'direction') {
+      expect('[')
+      const vec: number[] = []
+      if (!isP(']')) {
+        vec.push(signedNumber())
+        while (isP(',')) { k++; vec.push(signedNumber()) }
+      }
+      expect(']')
+      let pow = 0
+      if (isP(',')) { k++; pow = signedNumber() }
+      if (vec.length === 0) throw parseError(text, peek().pos, 'direction needs at least one value')
+      return direction(layer, vec, pow)
+    }
+    const c = integer('a channel index')
+    if (fn === 'neuron' && isP(',')) {
+      k++
+      const y = integer('y')
+      expect(',')
+      const x = integer('x')
+      return neuron(layer, c, [y, x])
+    }
+    return fn === 'neuron' ? neuron(layer, c) : channel(layer, c)
+  }
+
+  const v = expr()
+  const end = peek()
+  if (end.type !== 'end') throw parseError(text, end.pos, `unexpected '${(end as { value: unknown }).value}'`)
+  if (!isObj(v)) throw parseError(text, 0, 'the expression is a plain number, not an objective')
+  return v
+}
