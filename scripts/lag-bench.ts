@@ -23,7 +23,7 @@
  *   --layer NAME       unit to optimize (default: the model's default unit, else its last layer)
  *   --channel N        (default: the default unit's, else 0)
  *   --iters N          iterations of the run (default 20)
- *   --backend NAME     auto|tensorflow-gpu|tensorflow|wasm|cpu (default auto)
+ *   --backend NAME     auto|tensorflow-gpu|webgpu|tensorflow|wasm|cpu (default auto)
  *   --modes a,b        engine modes, in order (default worker,in-process)
  *   --ping-ms N        interval of the round-trip pings (default 20)
  */

@@ -90,7 +90,12 @@ function overrideGradient(config: tf.GradConfig): void {
   }
 }
 
-/** Backends whose MaxPoolGrad kernel mishandles windows whose maximum is <= 0 (see below). */
+/**
+ * Backends whose MaxPoolGrad kernel mishandles windows whose maximum is <= 0 (see below). webgpu's
+ * kernel (tfjs-backend-webgpu 4.22) routes such windows correctly, and it has native
+ * DepthwiseConv2dNativeBackpropInput and Conv2DBackpropInput kernels, so it needs no override
+ * (test/engine/gradients.test.ts, test/engine/backend-gradients.test.ts).
+ */
 const MAXPOOL_GRAD_NEEDS_POSITIVE = new Set(['wasm'])
 
 /**

@@ -3,7 +3,7 @@
  * Builds nothing itself: the npm script runs `electron-vite build` first (`npm run web:serve`
  * skips it). Prints the page URL with its access token; Ctrl-C closes cleanly.
  * Options: --port <n> (default 0: any free port), --host <addr> (default 127.0.0.1),
- * --model <dir> (default the embedded model), --backend <auto|tensorflow-gpu|tensorflow|wasm|cpu>,
+ * --model <dir> (default the embedded model), --backend <auto|tensorflow-gpu|webgpu|tensorflow|wasm|cpu>,
  * --history <dir> (default ~/.deepvis/runs), --renderer <dir> (default out/renderer),
  * --engine <worker|in-process> (default worker: the engine runs in a worker_thread; in-process is the
  * fallback should a native backend misbehave in a worker).
@@ -19,11 +19,11 @@ import { DEFAULT_MODEL_DIR, DEFAULT_RENDERER_DIR, startWebServer, type EngineMod
  * The --backend choices, checked against the engine's list by the compiler; restated here because
  * importing that list would load TensorFlow.js on this thread, which only the engine worker needs.
  */
-const BACKENDS = { auto: true, 'tensorflow-gpu': true, tensorflow: true, wasm: true, cpu: true } as const satisfies Record<BackendChoice, true>
+const BACKENDS = { auto: true, 'tensorflow-gpu': true, webgpu: true, tensorflow: true, wasm: true, cpu: true } as const satisfies Record<BackendChoice, true>
 const BACKEND_CHOICES = Object.keys(BACKENDS) as BackendChoice[]
 const ENGINE_MODES: readonly EngineMode[] = ['worker', 'in-process']
 
-const USAGE = 'usage: npm run web -- [--port N] [--host ADDR] [--model DIR] [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--history DIR] [--renderer DIR] [--engine worker|in-process]'
+const USAGE = 'usage: npm run web -- [--port N] [--host ADDR] [--model DIR] [--backend auto|tensorflow-gpu|webgpu|tensorflow|wasm|cpu] [--history DIR] [--renderer DIR] [--engine worker|in-process]'
 
 async function main(): Promise<number> {
   let values

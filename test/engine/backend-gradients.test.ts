@@ -1,7 +1,9 @@
 /**
  * Every backend we ship computes the same input gradients as the reference cpu backend, on every
  * real model of ../shared/models (skipped when absent): for each model's class unit, the gradient of
- * the unit with respect to the DVT pixel image at the same seeded x0 is computed on cpu and on wasm.
+ * the unit with respect to the DVT pixel image at the same seeded x0 is computed on cpu, on wasm and
+ * on webgpu (skipped with the reason when webgpu cannot start here; on CPU-only machines it runs on
+ * Mesa's lavapipe, which checks the WebGPU kernels, not a GPU's float behaviour).
  * Tolerance: relative L2 error below 1e-3, or, for a network whose gradient is itself that
  * sensitive, below the change of cpu's own gradient when x0 is nudged by 0.001 grey levels (every
  * 7th value): ReLU6 kinks make MobileNet's gradient jump by ~2 % under such a nudge (measured), and
@@ -11,12 +13,16 @@
  * this machine: libtensorflow cannot be downloaded).
  */
 import * as tf from '@tensorflow/tfjs'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { installConvInputGradient } from '../../src/engine/conv-input-grad.ts'
 import { initBackend } from '../../src/engine/node/backends.ts'
 import { meanIsImage } from '../../src/engine/model/input-spec.ts'
 import { loadModelFolder } from '../../src/engine/node/load-model.ts'
 import { defaultSpatial, makeX0 } from '../../src/engine/optimize.ts'
 import { HAVE_SHARED_MODELS, SHARED_TARGETS, sharedModel } from '../helpers/shared-models.ts'
+import { probeWebGpu } from '../helpers/webgpu.ts'
+
+const WEBGPU = await probeWebGpu()
 
 const MAX_REL_L2 = 1e-3
 const MIN_COSINE = 0.99999
@@ -69,23 +75,53 @@ function compare(a: Float32Array, b: Float32Array): { relL2: number; cosine: num
   return { relL2: Math.sqrt(nd / na), cosine: dot / Math.sqrt(na * nb) }
 }
 
-describe.skipIf(!HAVE_SHARED_MODELS)('input gradients on every shipped backend equal cpu on the shared models', () => {
-  afterAll(async () => { await initBackend('wasm') })
+interface Reference {
+  cpu: { grad: Float32Array; value: number }
+  /** Relative L2 change of cpu's own gradient under the nudge. */
+  sensitivity: number
+}
 
-  it.each(SHARED_TARGETS)('$id $layer:$channel: wasm = cpu', async ({ id, layer, channel }) => {
+/** cpu's gradient and sensitivity per target, computed once for all the backends compared with it. */
+const references = new Map<string, Reference>()
+
+async function reference(id: string, layer: string, channel: number): Promise<Reference> {
+  const key = `${id} ${layer}:${channel}`
+  let ref = references.get(key)
+  if (!ref) {
     await initBackend('cpu')
     const cpu = await inputGradient(id, layer, channel)
     const nudged = await inputGradient(id, layer, channel, NUDGE)
-    const sensitivity = compare(cpu.grad, nudged.grad).relL2
-    await initBackend('wasm')
-    const wasm = await inputGradient(id, layer, channel)
-    expect(cpu.grad.length).toBe(wasm.grad.length)
-    // A real gradient, not zeros on both sides.
-    expect(cpu.grad.reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeGreaterThan(0)
-    const { relL2, cosine } = compare(cpu.grad, wasm.grad)
-    const tolerance = Math.max(MAX_REL_L2, sensitivity)
-    expect(relL2, `relative L2 error of wasm vs cpu on ${id} (cpu's own change under the nudge: ${sensitivity})`).toBeLessThan(tolerance)
-    expect(cosine).toBeGreaterThan(sensitivity > MAX_REL_L2 ? MIN_COSINE_SENSITIVE : MIN_COSINE)
-    expect(wasm.value).toBeCloseTo(cpu.value, 3)
+    ref = { cpu, sensitivity: compare(cpu.grad, nudged.grad).relL2 }
+    references.set(key, ref)
+  }
+  return ref
+}
+
+/** The gradient on `backend` equals cpu's within the tolerance rule of the header. */
+async function expectSameAsCpu(backend: 'wasm' | 'webgpu', id: string, layer: string, channel: number): Promise<void> {
+  const { cpu, sensitivity } = await reference(id, layer, channel)
+  await initBackend(backend)
+  const other = await inputGradient(id, layer, channel)
+  expect(cpu.grad.length).toBe(other.grad.length)
+  // A real gradient, not zeros on both sides.
+  expect(cpu.grad.reduce((m, v) => Math.max(m, Math.abs(v)), 0)).toBeGreaterThan(0)
+  const { relL2, cosine } = compare(cpu.grad, other.grad)
+  const tolerance = Math.max(MAX_REL_L2, sensitivity)
+  expect(relL2, `relative L2 error of ${backend} vs cpu on ${id} (cpu's own change under the nudge: ${sensitivity})`).toBeLessThan(tolerance)
+  expect(cosine).toBeGreaterThan(sensitivity > MAX_REL_L2 ? MIN_COSINE_SENSITIVE : MIN_COSINE)
+  expect(other.value).toBeCloseTo(cpu.value, 3)
+}
+
+describe.skipIf(!HAVE_SHARED_MODELS)('input gradients on every shipped backend equal cpu on the shared models', () => {
+  // The gradient paths the optimizer ships with (wasm's convolution input gradient through forward convolutions).
+  beforeAll(() => installConvInputGradient())
+  afterAll(async () => { await initBackend('wasm') })
+
+  it.each(SHARED_TARGETS)('$id $layer:$channel: wasm = cpu', async ({ id, layer, channel }) => {
+    await expectSameAsCpu('wasm', id, layer, channel)
+  }, 900_000)
+
+  it.skipIf(!WEBGPU.ok).each(SHARED_TARGETS)('$id $layer:$channel: webgpu = cpu', async ({ id, layer, channel }) => {
+    await expectSameAsCpu('webgpu', id, layer, channel)
   }, 900_000)
 })

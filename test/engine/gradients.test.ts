@@ -2,6 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { depthwiseInputGrad } from '../../src/engine/gradients.ts'
 import { useBackend } from '../helpers/tf-backend.ts'
+import { probeWebGpu } from '../helpers/webgpu.ts'
+
+const WEBGPU = await probeWebGpu()
 
 beforeAll(async () => { await useBackend('cpu') })
 
@@ -29,9 +32,9 @@ describe('depthwise conv input gradient through forward ops', () => {
   })
 })
 
-describe('max-pool input gradient on wasm equals cpu, also where a window is all negative', () => {
+describe('max-pool input gradient on wasm and webgpu equals cpu, also where a window is all negative', () => {
   /** d sum(maxPool(x) * dy) / dx on `backend` for fixed values (dy weights tell the windows apart). */
-  async function poolGrad(backend: 'cpu' | 'wasm', x: number[], shape: Shape4, size: number, stride: number, pad: 'same' | 'valid'): Promise<number[]> {
+  async function poolGrad(backend: 'cpu' | 'wasm' | 'webgpu', x: number[], shape: Shape4, size: number, stride: number, pad: 'same' | 'valid'): Promise<number[]> {
     expect(await useBackend(backend)).toBe(backend)
     const g = tf.tidy(() => {
       const xt = tf.tensor4d(x, shape)
@@ -51,6 +54,10 @@ describe('max-pool input gradient on wasm equals cpu, also where a window is all
     expect(await poolGrad('wasm', x, [1, 2, 2, 1], 2, 2, 'valid')).toEqual([0, 0, 0, 1])
   })
 
+  it.skipIf(!WEBGPU.ok)('routes an all-negative window to its maximum on webgpu', async () => {
+    expect(await poolGrad('webgpu', [-1, -2, -3, -0.5], [1, 2, 2, 1], 2, 2, 'valid')).toEqual([0, 0, 0, 1])
+  })
+
   it.each([
     ['2x2 s2 same odd', [1, 7, 7, 3] as Shape4, 2, 2, 'same' as const],
     ['3x3 s2 valid (GoogLeNet-style overlap)', [2, 9, 9, 2] as Shape4, 3, 2, 'valid' as const],
@@ -62,5 +69,6 @@ describe('max-pool input gradient on wasm equals cpu, also where a window is all
     const cpu = await poolGrad('cpu', x, shape, size, stride, pad)
     expect(cpu.some((v) => v !== 0)).toBe(true)
     expect(await poolGrad('wasm', x, shape, size, stride, pad)).toEqual(cpu)
+    if (WEBGPU.ok) expect(await poolGrad('webgpu', x, shape, size, stride, pad)).toEqual(cpu)
   })
 })

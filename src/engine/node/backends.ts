@@ -1,21 +1,28 @@
 /**
  * Pick the fastest TensorFlow.js backend that works here, at start-up:
- * tfjs-node-gpu ('tensorflow', CUDA) > tfjs-node ('tensorflow', CPU) > wasm (SIMD) > cpu (pure JS).
+ * tfjs-node-gpu ('tensorflow', CUDA) > webgpu (Dawn, a real GPU only) > tfjs-node ('tensorflow', CPU)
+ * > wasm (SIMD) > cpu (pure JS).
  * The native packages are optionalDependencies whose install downloads libtensorflow; where that
  * failed they are absent, and the guarded dynamic import below falls through to the next choice.
+ * 'auto' skips a software WebGPU adapter (lavapipe, SwiftShader: slower than wasm on the same CPU);
+ * the explicit 'webgpu' choice takes it (src/engine/node/webgpu.ts).
  * Shape: `await initBackend(choice) => BackendInfo`
  */
 import * as tf from '@tensorflow/tfjs'
 import { DeepVisError } from '../errors.ts'
 import { installGradientOverrides } from '../gradients.ts'
+import { startWebGpu } from './webgpu.ts'
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const
 export type BackendChoice = (typeof BACKEND_CHOICES)[number]
 
 export interface BackendInfo {
-  /** tfjs backend name in use: 'tensorflow' | 'wasm' | 'cpu'. */
+  /** tfjs backend name in use: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'. */
   name: string
-  /** What was loaded, e.g. '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm (simd)'. */
+  /**
+   * What was loaded, e.g. '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm (simd)',
+   * 'webgpu (Dawn) on llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) (software)'.
+   */
   detail: string
   /** Choices that were tried and failed, with the reason (for --verbose and the record). */
   failed: { choice: string; reason: string }[]
@@ -41,25 +48,30 @@ async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start')
 }
 
-const ATTEMPTS: Record<Exclude<BackendChoice, 'auto'>, () => Promise<string>> = {
+/** How each choice starts; `auto` is true when it is tried as part of 'auto' (not asked for by name). */
+const ATTEMPTS: Record<Exclude<BackendChoice, 'auto'>, (auto: boolean) => Promise<string>> = {
   'tensorflow-gpu': async () => { await tryNative('@tensorflow/tfjs-node-gpu'); return '@tensorflow/tfjs-node-gpu' },
+  webgpu: (auto) => startWebGpu({ allowSoftware: !auto }),
   tensorflow: async () => { await tryNative('@tensorflow/tfjs-node'); return '@tensorflow/tfjs-node' },
   wasm: tryWasm,
   cpu: async () => { await tryCpu(); return '@tensorflow/tfjs-backend-cpu' },
 }
+
+/** The order 'auto' tries the backends in: fastest first. */
+export const AUTO_ORDER = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const
 
 /** Start a backend: the requested one, or under 'auto' the first that works in preference order. */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new DeepVisError('BACKEND', `unknown backend '${choice}'; choose one of ${BACKEND_CHOICES.join(', ')}`)
   }
-  const order = choice === 'auto' ? (['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) : [choice]
+  const order = choice === 'auto' ? AUTO_ORDER : [choice]
   const failed: BackendInfo['failed'] = []
   // Production mode: no "install tfjs-node" banner on the cpu backend, no debug-mode checks.
   tf.env().set('PROD', true)
   for (const c of order) {
     try {
-      const detail = await ATTEMPTS[c]()
+      const detail = await ATTEMPTS[c](choice === 'auto')
       await tf.ready()
       installGradientOverrides()
       return { name: tf.getBackend(), detail, failed }
