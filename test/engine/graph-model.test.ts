@@ -52,7 +52,7 @@ describe('GraphModel with fused convolutions', () => {
       expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-5)
     }
     expect(vm.notes.join(' ')).toMatch(/fused nodes split into plain ops: 1/)
-    expect(vm.layerNames).toEqual(['conv', 'pool'])
+    expect(vm.layerNames).toEqual(['conv', 'conv/pre_relu', 'pool'])
   })
 
   it('its input gradient runs no Conv2DBackpropFilter, unlike the unmodified linear fused conv', async () => {

@@ -7,6 +7,8 @@
  * computed with unfused ops whose weights are constants, so the tape computes only the input gradient,
  * and batch-norm is reduced at load time to a per-channel `x * a + b`.
  * Only the ancestors of the requested layer are computed. Unknown layer types fall back to `layer.apply`.
+ * Every layer with a ReLU-family activation (its own or a separate activation layer) also gets the
+ * pseudo-layer `<name>/pre_relu` (PRE_ACTIVATION_SUFFIX): the layer computed without its activation.
  * Shape: `compileLayersModel(model) => (input, layerName) => activations`
  */
 import * as tf from '@tensorflow/tfjs'
@@ -73,14 +75,30 @@ function padding(cfg: Config): 'same' | 'valid' {
 
 type ConvOp = (x: tf.Tensor4D, kernel: tf.Tensor4D, strides: [number, number], pad: 'same' | 'valid', dilations: [number, number]) => tf.Tensor4D
 
-/** Conv2D / DepthwiseConv2D: plain convolution, then bias, then the activation. */
-function convLayerFn(layer: Layer, cfg: Config, kernelName: string, conv: ConvOp): Fn {
+/**
+ * Suffix of the pseudo-layer that outputs a layer's value before its activation (cnnpref's pre-ReLU
+ * targets): `conv1/pre_relu` is conv1 without its activation, or, for a separate activation layer,
+ * that layer's input. Offered for every layer whose activation is in PRE_ACTIVATION_KINDS.
+ */
+export const PRE_ACTIVATION_SUFFIX = '/pre_relu'
+
+/** Keras activations (lower case) after which a `/pre_relu` pseudo-layer is offered: the ReLU family. */
+const PRE_ACTIVATION_KINDS = new Set(['relu', 'relu6', 'elu', 'selu', 'leakyrelu', 'leaky_relu'])
+
+/** Keras layer classes whose own activation the executor can leave out (buildLayerFn's `linear`). */
+const LINEAR_SPLIT_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense'])
+
+/** Keras layer classes that are nothing but an activation of their single input. */
+const ACTIVATION_LAYERS = new Set(['Activation', 'ReLU', 'LeakyReLU', 'ELU'])
+
+/** Conv2D / DepthwiseConv2D / SeparableConv2D: plain convolution, then bias, then the activation (none when `linear`). */
+function convLayerFn(layer: Layer, cfg: Config, kernelName: string, conv: ConvOp, linear = false): Fn {
   checkChannelsLast(layer, cfg)
   const kernel = requireWeight(layer, kernelName) as tf.Tensor4D
   const bias = cfg.useBias === false ? null : weight(layer, 'bias')
   const strides = pair(cfg.strides, 1)
   const dil = pair(cfg.dilationRate, 1)
-  const act = activationFn(cfg.activation, layer)
+  const act = activationFn(linear ? 'linear' : cfg.activation, layer)
   const pad = padding(cfg)
   return ([x]) => {
     let y: tf.Tensor = conv(x as tf.Tensor4D, kernel, strides, pad, dil)
@@ -89,23 +107,52 @@ function convLayerFn(layer: Layer, cfg: Config, kernelName: string, conv: ConvOp
   }
 }
 
-/** Build the plain-op function of one layer, or null to fall back to `layer.apply`. */
-function buildLayerFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor): Fn | null {
+function activationName(cfg: Config): string {
+  return typeof cfg.activation === 'string' ? cfg.activation.toLowerCase() : 'linear'
+}
+
+/**
+ * The plain-op function of `layer` before its activation, or null when the layer has no ReLU-family
+ * activation (then no `/pre_relu` pseudo-layer is offered). A separate activation layer's value
+ * before its activation is its input.
+ */
+function buildPreActivationFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor): Fn | null {
+  const cls = layer.getClassName()
+  const cfg = layer.getConfig() as Config
+  if (cls === 'ReLU' || cls === 'LeakyReLU' || cls === 'ELU') return ([x]) => x
+  if (!PRE_ACTIVATION_KINDS.has(activationName(cfg))) return null
+  if (ACTIVATION_LAYERS.has(cls)) return ([x]) => x
+  if (LINEAR_SPLIT_LAYERS.has(cls)) return buildLayerFn(layer, keep, true)
+  return null // a layer computed by tfjs-layers: no plain-op split of its activation
+}
+
+/**
+ * Build the plain-op function of one layer, or null to fall back to `layer.apply`.
+ * `linear`: leave out the layer's own activation (LINEAR_SPLIT_LAYERS), for `/pre_relu`.
+ */
+function buildLayerFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor, linear = false): Fn | null {
   const cls = layer.getClassName()
   const cfg = layer.getConfig() as Config
   switch (cls) {
     case 'InputLayer':
       return ([x]) => x
     case 'Conv2D':
-      return convLayerFn(layer, cfg, 'kernel', (x, k, strides, pad, dil) => tf.conv2d(x, k, strides, pad, 'NHWC', dil))
+      return convLayerFn(layer, cfg, 'kernel', (x, k, strides, pad, dil) => tf.conv2d(x, k, strides, pad, 'NHWC', dil), linear)
     case 'DepthwiseConv2D':
-      return convLayerFn(layer, cfg, 'depthwise_kernel', (x, k, strides, pad, dil) => tf.depthwiseConv2d(x, k, strides, pad, 'NHWC', dil))
+      return convLayerFn(layer, cfg, 'depthwise_kernel', (x, k, strides, pad, dil) => tf.depthwiseConv2d(x, k, strides, pad, 'NHWC', dil), linear)
+    case 'SeparableConv2D': {
+      const pointwise = requireWeight(layer, 'pointwise_kernel') as tf.Tensor4D
+      return convLayerFn(layer, cfg, 'depthwise_kernel', (x, k, strides, pad, dil) => tf.separableConv2d(x, k, pointwise, strides, pad, dil, 'NHWC'), linear)
+    }
     case 'Dense': {
       const kernel = requireWeight(layer, 'kernel') as tf.Tensor2D
       const bias = cfg.useBias === false ? null : weight(layer, 'bias')
-      const act = activationFn(cfg.activation, layer)
+      const act = activationFn(linear ? 'linear' : cfg.activation, layer)
       return ([x]) => {
-        if (x.rank !== 2) return layer.apply(x) as tf.Tensor
+        if (x.rank !== 2) {
+          if (linear) throw new DeepVisError('BAD_LAYER', `layer '${layer.name}': no pre-activation value for a Dense layer on rank-${x.rank} input`)
+          return layer.apply(x) as tf.Tensor
+        }
         let y: tf.Tensor = tf.matMul(x as tf.Tensor2D, kernel)
         if (bias) y = tf.add(y, bias)
         return act(y)
@@ -143,6 +190,10 @@ function buildLayerFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor): Fn | nul
     case 'LeakyReLU': {
       const alpha = (cfg.alpha as number | undefined) ?? 0.3
       return ([x]) => tf.leakyRelu(x, alpha)
+    }
+    case 'ELU': {
+      const alpha = (cfg.alpha as number | undefined) ?? 1
+      return alpha === 1 ? ([x]) => tf.elu(x) : null
     }
     case 'Softmax':
       return ([x]) => tf.softmax(x)
@@ -204,8 +255,10 @@ function buildLayerFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor): Fn | nul
 export interface CompiledLayersModel {
   /** Activations of `layerName` for the batch `input` (network space). */
   run(input: tf.Tensor, layerName: string): tf.Tensor
-  /** Names of the layers in topological order. */
+  /** Names of the layers in topological order, each `/pre_relu` pseudo-layer right after its layer. */
   layerNames: string[]
+  /** Pseudo-layer name (`conv1/pre_relu`) -> the real layer it belongs to (`conv1`). */
+  preActivationOf: Map<string, string>
   /** Layers computed by `layer.apply` because no plain-op version exists (for the record). */
   fallbackLayers: string[]
   dispose(): void
@@ -223,6 +276,9 @@ export function compileLayersModel(model: tf.LayersModel): CompiledLayersModel {
   const fallbackLayers: string[] = []
   // The layer that produced the model input (an InputLayer; for a Sequential model it is not in model.layers).
   const inputLayerName = model.inputs[0].sourceLayer.name
+  const layerNames: string[] = []
+  const preActivationOf = new Map<string, string>()
+  const realNames = new Set(model.layers.map((l) => l.name))
 
   for (const layer of model.layers) {
     const nodes = layer.inboundNodes as unknown as LayerNodeLike[]
@@ -239,6 +295,18 @@ export function compileLayersModel(model: tf.LayersModel): CompiledLayersModel {
     else {
       fallbackLayers.push(layer.name)
       fns.set(layer.name, (xs) => layer.apply(xs.length === 1 ? xs[0] : xs) as tf.Tensor)
+    }
+    layerNames.push(layer.name)
+    const pre = buildPreActivationFn(layer, keep)
+    if (pre) {
+      const preName = layer.name + PRE_ACTIVATION_SUFFIX
+      if (realNames.has(preName)) {
+        throw new DeepVisError('BAD_MODEL', `layer name '${preName}' collides with the pre-activation pseudo-layer of '${layer.name}'; rename the layer`)
+      }
+      fns.set(preName, pre)
+      parents.set(preName, parents.get(layer.name)!)
+      preActivationOf.set(preName, layer.name)
+      layerNames.push(preName)
     }
   }
 
@@ -262,7 +330,8 @@ export function compileLayersModel(model: tf.LayersModel): CompiledLayersModel {
 
   return {
     run,
-    layerNames: model.layers.map((l) => l.name),
+    layerNames,
+    preActivationOf,
     fallbackLayers,
     dispose: () => { for (const t of owned) t.dispose(); owned.length = 0 },
   }

@@ -8,12 +8,17 @@
 import * as tf from '@tensorflow/tfjs'
 import { closest, distance } from 'fastest-levenshtein'
 import { DeepVisError } from '../errors.ts'
-import { compileLayersModel } from './layers-executor.ts'
+import { compileLayersModel, PRE_ACTIVATION_SUFFIX } from './layers-executor.ts'
+
+export { PRE_ACTIVATION_SUFFIX }
 import { unfuseGraph, type GraphTopology } from './graph-rewrite.ts'
 
 export interface LayerInfo {
   name: string
-  /** Keras class name (LayersModel) or TensorFlow op (GraphModel). */
+  /**
+   * Keras class name (LayersModel) or TensorFlow op (GraphModel); for a `<layer>/pre_relu`
+   * pseudo-layer, the layer's type followed by ' (pre-activation)'.
+   */
   type: string
   /** Output shape without the batch dimension, e.g. [56, 56, 64] or [1000]. */
   shape: number[]
@@ -27,7 +32,12 @@ export interface VisModel {
   readonly format: ModelFormat
   /** Model input shape without batch, [H, W, C]; null entries for free dimensions. */
   readonly inputShape: [number | null, number | null, number | null]
-  /** Every layer (graph node), in topological order, with output shapes for the given input size. */
+  /**
+   * Every layer (graph node), in topological order, with output shapes for the given input size.
+   * Every layer whose output is a ReLU-family activation (its own, fused, or a separate activation
+   * layer / node) is followed by the pseudo-layer `<layer>/pre_relu`: its value before the activation
+   * (cnnpref's pre-ReLU targets). forward() and layerInfo() accept these names like any other.
+   */
   catalog(inputSize: [number, number]): Promise<LayerInfo[]>
   /** Info about one layer; throws BAD_LAYER naming the closest existing names. */
   layerInfo(name: string, inputSize: [number, number]): Promise<LayerInfo>
@@ -42,6 +52,18 @@ export interface VisModel {
 
 /** Graph ops that are not "layers": weights, plumbing. */
 const GRAPH_SKIP_OPS = new Set(['Const', 'NoOp', 'Placeholder'])
+
+/** Graph activation ops after which a `/pre_relu` pseudo-layer is offered: the ReLU family. */
+const GRAPH_PRE_ACTIVATION_OPS = new Set(['Relu', 'Relu6', 'Elu', 'Selu', 'LeakyRelu', 'Prelu'])
+
+/** Type shown for a pseudo-layer. */
+function preActivationType(type: string): string {
+  return `${type} (pre-activation)`
+}
+
+function collision(preName: string, layer: string): DeepVisError {
+  return new DeepVisError('BAD_MODEL', `layer name '${preName}' collides with the pre-activation pseudo-layer of '${layer}'; rename the layer`)
+}
 
 function badLayer(name: string, names: string[]): DeepVisError {
   const near = [...names].sort((a, b) => distance(name, a) - distance(name, b)).slice(0, 5)
@@ -66,7 +88,8 @@ function memoCatalog(build: (size: [number, number]) => Promise<LayerInfo[]>): (
 
 async function layersVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel> {
   const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts))
-  const compiled = compileLayersModel(model)
+  let compiled: ReturnType<typeof compileLayersModel>
+  try { compiled = compileLayersModel(model) } catch (err) { model.dispose(); throw err }
   const inShape = model.inputs[0].shape
   if (inShape.length !== 4) {
     model.dispose()
@@ -74,14 +97,18 @@ async function layersVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel
   }
   const names = compiled.layerNames
   const types = new Map(model.layers.map((l) => [l.name, l.getClassName()]))
+  for (const [pre, of] of compiled.preActivationOf) types.set(pre, preActivationType(types.get(of)!))
   const catalog = memoCatalog(async (size) => {
     // Static shapes when the model's input size is fixed; otherwise one forward pass at `size`.
     const fixed = inShape[1] !== null && inShape[2] !== null
     if (fixed) {
-      return model.layers.map((l) => {
+      const byName = new Map(model.layers.map((l) => [l.name, l]))
+      return names.map((n) => {
+        // An activation is element-wise: a pseudo-layer has its layer's output shape.
+        const l = byName.get(compiled.preActivationOf.get(n) ?? n)!
         const os = (Array.isArray(l.outputShape[0]) ? l.outputShape[0] : l.outputShape) as (number | null)[]
         const shape = os.slice(1).map((d) => d ?? -1)
-        return { name: l.name, type: l.getClassName(), shape, units: unitsOf(shape) }
+        return { name: n, type: types.get(n)!, shape, units: unitsOf(shape) }
       })
     }
     return tf.tidy(() => {
@@ -127,15 +154,37 @@ async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel>
     throw new DeepVisError('BAD_MODEL', `expected an image input [batch, height, width, channels]; got shape ${JSON.stringify(shape)}`)
   }
   const userNodes = topology.node.filter((n) => !GRAPH_SKIP_OPS.has(n.op) && !n.name.includes('/__'))
-  const names = userNodes.map((n) => n.name)
-  const types = new Map(userNodes.map((n) => [n.name, n.op]))
+  const allNames = new Set(topology.node.map((n) => n.name))
+  const names: string[] = []
+  const types = new Map<string, string>()
+  // Pseudo-layer -> the node that computes it: the activation's input (for a fused conv split by
+  // unfuseGraph, its hidden `<name>/__bias` or `<name>/__plain` node).
+  const nodeOf = new Map<string, string>()
+  const fusedType = new Map(artifacts.modelTopology && Array.isArray((artifacts.modelTopology as GraphTopology).node)
+    ? (artifacts.modelTopology as GraphTopology).node.map((n) => [n.name, n.op] as const) : [])
+  for (const n of userNodes) {
+    names.push(n.name)
+    types.set(n.name, n.op)
+    const src = n.input?.[0]
+    if (!GRAPH_PRE_ACTIVATION_OPS.has(n.op) || !src || src.startsWith('^')) continue
+    const [srcNode, port] = src.split(':')
+    if (port !== undefined && port !== '0') continue // an activation of a non-first output: not addressable
+    const preName = n.name + PRE_ACTIVATION_SUFFIX
+    if (allNames.has(preName)) { model.dispose(); throw collision(preName, n.name) }
+    names.push(preName)
+    // A split fused node keeps its original op name in the type: '_FusedConv2D (pre-activation)'.
+    types.set(preName, preActivationType(fusedType.get(n.name) ?? n.op))
+    nodeOf.set(preName, srcNode)
+  }
+  const nodeName = (layer: string): string => nodeOf.get(layer) ?? layer
   const feed = (x: tf.Tensor): Record<string, tf.Tensor> => ({ [inputName]: x })
   const catalog = memoCatalog(async (size) => {
     const x = tf.zeros([1, size[0], size[1], shape[3] > 0 ? shape[3] : 3])
     try {
-      const outs = model.execute(feed(x), names) as tf.Tensor[]
-      const infos = names.map((n, i) => {
-        const s = outs[i].shape.slice(1)
+      const nodes = [...new Set(names.map(nodeName))]
+      const outs = model.execute(feed(x), nodes) as tf.Tensor[]
+      const infos = names.map((n) => {
+        const s = outs[nodes.indexOf(nodeName(n))].shape.slice(1)
         return { name: n, type: types.get(n)!, shape: s, units: unitsOf(s) }
       })
       tf.dispose(outs)
@@ -156,13 +205,13 @@ async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel>
       // One node's shape needs only its ancestors: no forward pass over the whole graph.
       const outShape = tf.tidy(() => {
         const x = tf.zeros([1, size[0], size[1], shape[3] > 0 ? shape[3] : 3])
-        return (model.execute(feed(x), name) as tf.Tensor).shape.slice(1)
+        return (model.execute(feed(x), nodeName(name)) as tf.Tensor).shape.slice(1)
       })
       return { name, type: types.get(name)!, shape: outShape, units: unitsOf(outShape) }
     },
     forward(x, layer) {
       if (!types.has(layer)) throw badLayer(layer, names)
-      return model.execute(feed(x), layer) as tf.Tensor
+      return model.execute(feed(x), nodeName(layer)) as tf.Tensor
     },
     dispose() { model.dispose() },
   }
