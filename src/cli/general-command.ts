@@ -6,14 +6,18 @@
 import { Command, Option } from 'commander'
 import { DeepVisError } from '../engine/errors.ts'
 import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/params.ts'
-import { defaultObjectiveText, optimizeGeneralBatch, resolveGeneralParams } from '../engine/methods/general.ts'
+import { defaultObjectiveText, optimizeGeneral, optimizeGeneralBatch, resolveGeneralParams } from '../engine/methods/general.ts'
 import { parseObjective, validateObjective } from '../engine/methods/objectives.ts'
 import type { LoadedModel } from '../engine/node/load-model.ts'
-import { checkCanWrite, resultPrefix, saveResults } from '../engine/node/save-results.ts'
+import { checkCanWrite, renderX, resultPrefix, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
+import { existsSync } from 'node:fs'
+import sharp from 'sharp'
 import {
-  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, IMAGE_PARAMS, METHOD_PRESETS, type GeneralParams,
+  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, IMAGE_PARAMS, METHOD_PRESETS, PENALTIES, type GeneralParams,
 } from '../shared/method-params.ts'
 import { parseInteger, parseNumber } from './parse-values.ts'
+import { CHECK_AUGMENTATIONS, formatQuality, GifFrames, qualityOf } from './run-extras.ts'
+import { loadModelFolder } from '../engine/node/load-model.ts'
 
 /** The methods --method accepts: DVT's loop plus the general ones. */
 export const METHODS = ['dvt', ...GENERAL_METHODS] as const
@@ -32,6 +36,14 @@ const GENERAL_ONLY: Record<string, [string, keyof GeneralParams]> = {
   transforms: ['--transforms', 'transforms'], lr: ['--lr', 'lr'], batchSize: ['--batch-size', 'batch_size'],
   diversity: ['--diversity', 'diversity'], diversityLayer: ['--diversity-layer', 'diversity_layer'],
   reluOverrideSteps: ['--relu-override-steps', 'relu_override_steps'],
+  penalty: ['--penalty', 'penalty'], penaltyWeight: ['--penalty-weight', 'penalty_weight'],
+  gbRadius: ['--gb-radius', 'blur_radius'], smoothFactor: ['--smooth-factor', 'smooth_factor'],
+  thetaEvery: ['--theta-every', 'blur_every'], thetaDecay: ['--theta-decay', 'decay'],
+  normCrop: ['--norm-crop', 'norm_crop_pct'], contribCrop: ['--contrib-crop', 'contrib_crop_pct'],
+  lrEnd: ['--lr-end', 'lr_end'], momentum: ['--momentum', 'momentum'], momentumEnd: ['--momentum-end', 'momentum_end'],
+  decayStart: ['--decay-start', 'decay'], decayEnd: ['--decay-end', 'decay_end'], sigmaStart: ['--sigma-start', 'blur_radius'],
+  sigmaEnd: ['--sigma-end', 'blur_radius_end'], jitter: ['--jitter', 'jitter_px'], clipEvery: ['--clip-every', 'clip_every'],
+  clipSmallNorm: ['--clip-small-norm', 'clip_small_norm_pct'], clipSmallContribution: ['--clip-small-contribution', 'clip_small_contribution_pct'],
 }
 /** Shared flags (DVT name) that the general methods read too. */
 const SHARED: Record<string, keyof GeneralParams> = { maxIter: 'max_iter', randSeed: 'rand_seed' }
@@ -53,7 +65,7 @@ export function addGeneralOptions(cmd: Command): Command {
   const num = (flag: string) => (v: string): number => parseNumber(flag, v)
   const int = (flag: string) => (v: string): number => parseInteger(flag, v)
   return cmd
-    .addOption(new Option('--method <name>', 'optimization method: dvt (Yosinski et al. 2015, the default) or lucid (Olah et al. 2017; flags below)').choices([...METHODS]))
+    .addOption(new Option('--method <name>', 'optimization method: dvt (Yosinski et al. 2015, the default), lucid (Olah et al. 2017), dnnbrain (BNUCNL/dnnbrain SynthesisImage), normstep (seed 003: x += lr*g/max|g|) seed004 (act_max: x += lr*g, decay, blur, crops) or cnnpref-gd (KamitaniLab/cnnpref gradient descent); flags below').choices([...METHODS]))
     .option('--objective <expr>', 'lucid: objective to maximize, e.g. "conv2:3", "conv3:7@8,8", "logits:0 - 0.5*logits:1", "neuron(conv3, 2)", "direction(conv3, [..], 1)" (default: --push-layer:--push-channel)')
     .addOption(new Option('--param <kind>', 'lucid: image parameterization').choices([...IMAGE_PARAMS]))
     .option('--no-decorrelate', 'lucid: optimize in plain RGB instead of the decorrelated colour space')
@@ -63,6 +75,28 @@ export function addGeneralOptions(cmd: Command): Command {
     .option('--diversity <w>', 'lucid: weight of the batch diversity penalty (needs --batch-size >= 2)', num('--diversity'))
     .option('--diversity-layer <name>', 'lucid: layer the diversity penalty reads (default: the objective\'s first layer)')
     .option('--relu-override-steps <n>', `lucid: steps with the redirected ReLU gradient (default ${DEFAULT_GENERAL_PARAMS.relu_override_steps})`, int('--relu-override-steps'))
+    .addOption(new Option('--penalty <kind>', 'dnnbrain: image penalty in the loss (regularization)').choices([...PENALTIES]))
+    .option('--penalty-weight <w>', 'dnnbrain: weight of the penalty (regular_lambda)', num('--penalty-weight'))
+    .option('--gb-radius <px>', 'dnnbrain, seed004: Gaussian blur sigma applied to the image after each step (GB_radius; 0 = off)', num('--gb-radius'))
+    .option('--smooth-factor <f>', 'dnnbrain: Fourier-domain gradient smoothing exponent (factor; 0 = off)', num('--smooth-factor'))
+    .option('--theta-every <n>', 'seed004: blur every n iterations (with --gb-radius as sigma)', int('--theta-every'))
+    .option('--theta-decay <d>', 'seed004: weight decay of the centred image after each step', num('--theta-decay'))
+    .option('--norm-crop <pct>', 'seed004: zero pixels whose channel norm is below this percentile', num('--norm-crop'))
+    .option('--contrib-crop <pct>', 'seed004: zero pixels whose |contribution| is below this percentile', num('--contrib-crop'))
+    .option('--lr-end <lr>', 'cnnpref-gd: learning rate at the last iteration (--lr is the first; linear schedule)', num('--lr-end'))
+    .option('--momentum <m>', 'cnnpref-gd: momentum at the first iteration', num('--momentum'))
+    .option('--momentum-end <m>', 'cnnpref-gd: momentum at the last iteration', num('--momentum-end'))
+    .option('--decay-start <d>', 'cnnpref-gd: decay at the first iteration', num('--decay-start'))
+    .option('--decay-end <d>', 'cnnpref-gd: decay at the last iteration', num('--decay-end'))
+    .option('--sigma-start <px>', 'cnnpref-gd: blur sigma at the first iteration', num('--sigma-start'))
+    .option('--sigma-end <px>', 'cnnpref-gd: blur sigma at the last iteration', num('--sigma-end'))
+    .option('--jitter <px>', 'cnnpref-gd: largest jitter shift in pixels', int('--jitter'))
+    .option('--clip-every <n>', 'cnnpref-gd: clip every n iterations', int('--clip-every'))
+    .option('--clip-small-norm <pct>', 'cnnpref-gd: zero pixels whose RGB norm is below this percentile', num('--clip-small-norm'))
+    .option('--clip-small-contribution <pct>', 'cnnpref-gd: zero pixels whose norm of img*g is below this percentile', num('--clip-small-contribution'))
+    .option('--grid-channels <list>', 'general methods: optimize each channel of the list (e.g. 0-15 or 0,3,7) of --push-layer and write <prefix><layer>_grid.png of their best images')
+    .option('--gif-every <n>', 'every method: write <prefix>optimization.gif with one frame every n iterations', int('--gif-every'))
+    .option('--check-model <dir>', `every method: score the best image for the target class with a second model (${CHECK_AUGMENTATIONS} seeded views; same classes)`)
 }
 
 /** The method a command line asks for: --method, else the method preset's, else dvt; rejects flags of the other kind. */
@@ -77,8 +111,9 @@ export function methodOf(cmd: Command): (typeof METHODS)[number] {
   }
   const given = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli'
   if (method === 'dvt') {
+    if (given('gridChannels')) throw new DeepVisError('BAD_PARAM', '--grid-channels applies to the general methods only (e.g. --method normstep)')
     for (const [key, [flag]] of Object.entries(GENERAL_ONLY)) {
-      if (given(key)) throw new DeepVisError('BAD_PARAM', `${flag} applies to --method lucid only (this run uses DVT's method)`)
+      if (given(key)) throw new DeepVisError('BAD_PARAM', `${flag} applies to the general methods only (--method lucid, dnnbrain, normstep; this run uses DVT's method)`)
     }
   } else {
     for (const [key, flag] of Object.entries(DVT_ONLY)) {
@@ -96,6 +131,7 @@ export function generalParamsFrom(cmd: Command, loaded: LoadedModel): GeneralPar
   const given = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli'
   for (const [key, [, field]] of Object.entries(GENERAL_ONLY)) if (given(key)) (explicit as Record<string, unknown>)[field] = opts[key]
   for (const [key, field] of Object.entries(SHARED)) if (given(key)) (explicit as Record<string, unknown>)[field] = opts[key]
+  if (given('method')) explicit.method = opts.method as GeneralParams['method']
   const params: GeneralParams = { ...DEFAULT_GENERAL_PARAMS, ...preset, ...explicit }
   if (!params.objective) {
     const names = loaded.model.layerNames
@@ -126,6 +162,7 @@ export async function runGeneral(
   loaded: LoadedModel, backend: { name: string; detail: string },
 ): Promise<number> {
   const opts = cmd.opts()
+  if (opts.gridChannels !== undefined) return runGrid(cmd, io, loaded, backend)
   const params = resolveGeneralParams(generalParamsFrom(cmd, loaded))
   // Names and the overwrite check before any work; layer/unit errors come from the engine before its first iteration.
   const base = resultPrefix(opts.outputPrefix as string, opts.outputTemplate as string, templateParams(params))
@@ -134,12 +171,100 @@ export async function runGeneral(
   const size: [number, number] = [loaded.inputSpec.height, loaded.inputSpec.width]
   await validateObjective(parseObjective(params.objective), (l) => loaded.model.layerInfo(l, size))
   if (params.diversity > 0 && params.diversity_layer) await loaded.model.layerInfo(params.diversity_layer, size)
+  const gif = opts.gifEvery !== undefined ? new GifFrames(opts.gifEvery as number, loaded.inputSpec) : null
+  const checkModel = opts.checkModel ? await loadModelFolder(opts.checkModel as string) : undefined
   io.stderr(`deepvis: ${loaded.name} on ${backend.name} (${backend.detail}); ${params.method}: maximizing ${params.objective}, ${params.max_iter} iterations, ${params.batch_size} image(s)\n`)
-  const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, params, { backend: backend.name, signal: io.signal })
+  try {
+    const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, params, {
+      backend: backend.name, signal: io.signal, onIteration: gif ? (e) => gif.onIteration(e) : undefined,
+    })
+    const qualities = []
+    for (const r of results) qualities.push(await qualityOf(loaded.model, loaded.inputSpec, r, { check: checkModel, seed: params.rand_seed }))
+    return await writeGeneral(results, qualities, gif, prefixes, cmd, io, loaded, backend)
+  } finally {
+    checkModel?.model.dispose()
+  }
+}
+
+/** Largest number of channels in a grid. */
+const MAX_GRID = 256
+
+/** Channels of a --grid-channels list: `a-b` ranges and single integers separated by commas. */
+export function parseChannelList(text: string): number[] {
+  const out: number[] = []
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part)
+    if (!m) throw new DeepVisError('BAD_PARAM', `--grid-channels: '${part}' is not a channel or a range a-b (e.g. 0-15 or 0,3,7)`)
+    const a = Number(m[1])
+    const b = m[2] === undefined ? a : Number(m[2])
+    if (b < a) throw new DeepVisError('BAD_PARAM', `--grid-channels: range ${a}-${b} is empty`)
+    for (let c = a; c <= b; c++) out.push(c)
+    if (out.length > MAX_GRID) throw new DeepVisError('BAD_PARAM', `--grid-channels: at most ${MAX_GRID} channels`)
+  }
+  return [...new Set(out)]
+}
+
+/** Tiles (RGB HWC bytes, h x w each) composed row-major into a grid of `cols` columns with a 1-pixel white gap. */
+export function composeGrid(tiles: Uint8Array[], h: number, w: number, cols: number): { rgb: Uint8Array; width: number; height: number } {
+  const GAP = 1
+  const WHITE = 255
+  const rows = Math.ceil(tiles.length / cols)
+  const width = cols * w + (cols - 1) * GAP
+  const height = rows * h + (rows - 1) * GAP
+  const rgb = new Uint8Array(width * height * 3).fill(WHITE)
+  tiles.forEach((t, i) => {
+    const y0 = Math.floor(i / cols) * (h + GAP)
+    const x0 = (i % cols) * (w + GAP)
+    for (let y = 0; y < h; y++) rgb.set(t.subarray(y * w * 3, (y + 1) * w * 3), ((y0 + y) * width + x0) * 3)
+  })
+  return { rgb, width, height }
+}
+
+/** --grid-channels: one general run per channel of --push-layer (each saved as usual), then the grid of their best images. */
+async function runGrid(
+  cmd: Command, io: { stdout: (t: string) => void; stderr: (t: string) => void; signal?: AbortSignal },
+  loaded: LoadedModel, backend: { name: string; detail: string },
+): Promise<number> {
+  const opts = cmd.opts()
+  const channels = parseChannelList(opts.gridChannels as string)
+  if (cmd.getOptionValueSource('objective') === 'cli') throw new DeepVisError('BAD_PARAM', '--grid-channels takes the layer from --push-layer; do not give --objective')
+  const names = loaded.model.layerNames
+  const layer = (opts.pushLayer as string | undefined) ?? loaded.defaults.push_layer ?? names[names.length - 1]
+  const base = generalParamsFrom(cmd, loaded)
+  const all = channels.map((c) => resolveGeneralParams({ ...base, objective: defaultObjectiveText(layer, c), batch_size: 1 }))
+  const prefixes = all.map((p) => resultPrefix(opts.outputPrefix as string, opts.outputTemplate as string, templateParams(p)))
+  const gridFile = `${opts.outputPrefix as string}${layer.replace(/\//g, '_')}_grid.png`
+  for (const p of prefixes) checkCanWrite(p, Boolean(opts.brave))
+  if (!opts.brave && existsSync(gridFile)) throw new DeepVisError('BAD_PARAM', `'${gridFile}' exists; pass --brave to overwrite`)
+  const size: [number, number] = [loaded.inputSpec.height, loaded.inputSpec.width]
+  for (const p of all) await validateObjective(parseObjective(p.objective), (l) => loaded.model.layerInfo(l, size))
+  io.stderr(`deepvis: ${loaded.name} on ${backend.name}; ${base.method}: grid of ${channels.length} channels of ${layer}, ${base.max_iter} iterations each\n`)
+  const tiles: Uint8Array[] = []
+  for (const [i, p] of all.entries()) {
+    const r = await optimizeGeneral(loaded.model, loaded.inputSpec, p, { backend: backend.name, signal: io.signal })
+    const q = await qualityOf(loaded.model, loaded.inputSpec, r, { seed: p.rand_seed })
+    await saveResults(r, prefixes[i], { brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig), quality: { ...q } })
+    tiles.push(renderX(r.best!.x, loaded.inputSpec))
+    io.stdout(`channel ${channels[i]}: best ${fmt(r.best!.obj)} at ii ${r.best!.ii}; ${formatQuality(q)}\n`)
+    if (r.interrupted) return 130
+  }
+  const cols = Math.ceil(Math.sqrt(tiles.length))
+  const g = composeGrid(tiles, size[0], size[1], cols)
+  const png = await sharp(Buffer.from(g.rgb), { raw: { width: g.width, height: g.height, channels: 3 } }).png().toBuffer()
+  await writeFileAtomic(gridFile, png)
+  io.stdout(`wrote ${gridFile} (${cols} columns) and ${prefixes.length} results\n`)
+  return 0
+}
+
+async function writeGeneral(
+  results: Awaited<ReturnType<typeof optimizeGeneralBatch>>, qualities: Awaited<ReturnType<typeof qualityOf>>[], gif: GifFrames | null,
+  prefixes: string[], cmd: Command, io: { stdout: (t: string) => void }, loaded: LoadedModel, backend: { name: string; detail: string },
+): Promise<number> {
+  const opts = cmd.opts()
   const written: string[] = []
   for (const [i, r] of results.entries()) {
     const files = await saveResults(r, prefixes[i], {
-      brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig),
+      brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig), quality: { ...qualities[i] }, gif: gif ? await gif.encode(i) : undefined,
       extra: {
         model: { path: loaded.modelJsonPath, name: loaded.name, format: loaded.model.format, notes: loaded.model.notes },
         backend_detail: backend.detail, preset: (opts.preset as string | undefined) ?? null,
@@ -148,6 +273,7 @@ export async function runGeneral(
     written.push(...files)
     const label = r.target.label ? ` "${r.target.label}"` : ''
     io.stdout(`image ${i}: ${r.method!.objective}${label}: obj ${fmt(r.series.obj[0])} -> best ${fmt(r.best!.obj)} at ii ${r.best!.ii}, last ${fmt(r.last!.obj)}; ${r.majority ? `majority at ii ${r.majority.ii}` : 'majority not reached (or not a single unit)'}\n`)
+    io.stdout(`image ${i}: ${formatQuality(qualities[i])}\n`)
   }
   io.stdout(`wrote ${written.length} files: ${prefixes.map((p) => `${p}*`).join(' ')}\n`)
   return results[0].interrupted ? 130 : 0

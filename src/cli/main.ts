@@ -17,6 +17,7 @@ import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../
 import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/save-results.ts'
 import { METHOD_PRESETS } from '../shared/method-params.ts'
 import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-command.ts'
+import { formatQuality, GifFrames, qualityOf } from './run-extras.ts'
 import {
   parseChannelSwap, parseInteger, parseMean, parseNumber, parseScalarOrTuple, parseSize, parseSpatial,
 } from './parse-values.ts'
@@ -127,18 +128,23 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
       : null
     bar?.start(params.max_iter, 0, { obj: '-', ips: '-' })
     const started = performance.now()
+    const gif = opts.gifEvery !== undefined ? new GifFrames(opts.gifEvery as number, spec) : null
+    const checkModel = opts.checkModel ? await loadModelFolder(opts.checkModel as string) : undefined
     const result = await optimizeImage(loaded.model, loaded.inputSpec, params, {
       backend: backend.name,
       signal: io.signal,
-      onIteration: (e) => {
+      onIteration: async (e) => {
         const ips = (e.ii + 1) / ((performance.now() - started) / 1000)
         bar?.update(e.ii + 1, { obj: fmt(e.obj), ips: ips.toFixed(2) })
+        if (gif) await gif.onIteration(e)
       },
-    })
-    bar?.stop()
+    }).finally(() => bar?.stop())
+    const quality = await qualityOf(loaded.model, spec, result, { check: checkModel, seed: params.rand_seed }).finally(() => checkModel?.model.dispose())
     const files = await saveResults(result, prefix, {
       brave: Boolean(opts.brave),
       skipbig: Boolean(opts.skipbig),
+      quality: { ...quality },
+      gif: gif ? await gif.encode() : undefined,
       extra: {
         model: { path: loaded.modelJsonPath, name: loaded.name, format: loaded.model.format, notes: loaded.model.notes },
         backend_detail: backend.detail,
@@ -152,6 +158,7 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
       `${result.metaResult}${result.interrupted ? ' (interrupted)' : ''}`,
       `unit ${params.push_layer}:${params.push_channel}${label}: obj ${fmt(result.series.obj[0])} -> best ${fmt(result.best!.obj)} at ii ${result.best!.ii}, last ${fmt(result.last!.obj)}`,
       result.majority ? `majority reached at ii ${result.majority.ii} (obj ${fmt(result.majority.obj)})` : 'majority never reached',
+      formatQuality(quality),
       `${ms.length} iterations, median ${median.toFixed(1)} ms/iter on ${backend.name}`,
       `wrote ${files.length} files: ${prefix}*`,
       '',

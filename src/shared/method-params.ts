@@ -5,7 +5,8 @@
  * Shape: `GeneralParams` (all fields JSON); `DEFAULT_GENERAL_PARAMS`; `METHOD_PRESETS[name]`.
  */
 
-export const GENERAL_METHODS = ['lucid'] as const
+/** lucid (FFT/pixel param + Adam); dnnbrain (pixel image, Adam, penalty, blur, Fourier gradient smoothing); normstep (seed 003: x += lr * g / max|g|). */
+export const GENERAL_METHODS = ['lucid', 'dnnbrain', 'normstep', 'seed004', 'cnnpref-gd'] as const
 export type GeneralMethod = (typeof GENERAL_METHODS)[number]
 
 export const IMAGE_PARAMS = ['fft', 'pixel'] as const
@@ -28,10 +29,20 @@ export interface TransformSpec {
   jitter2: number
 }
 
+/** dnnbrain's image penalty R(img) in loss = -activation + penalty_weight * R(img). */
+export const PENALTIES = ['none', 'tv', 'l1', 'l2'] as const
+export type PenaltyKind = (typeof PENALTIES)[number]
+
 export type TransformsChoice = 'standard' | 'none' | TransformSpec
 
 export interface GeneralParams {
-  /** Which method: only 'lucid' (Olah et al. 2017, tensorflow/lucid render_vis) for now. */
+  /**
+   * Which method: 'lucid' (Olah et al. 2017, tensorflow/lucid render_vis); 'dnnbrain' (BNUCNL/dnnbrain
+   * SynthesisImage: pixel image in [0, 1], Adam, penalty, Gaussian blur, Fourier gradient smoothing);
+   * 'normstep' (seed 003's VGG16 blog ascent: x += lr * g / max|g|, lr in 0..255 pixel units);
+   * 'seed004' (Nguyen-Hoa/Activation-Maximization act_max: x += lr * g, then decay, blur every N, norm crop, contribution crop);
+   * 'cnnpref-gd' (KamitaniLab/cnnpref prefer_img_gd: jitter, g / mean|g|, momentum, lr/momentum/decay/sigma schedules, clips every N).
+   */
   method: GeneralMethod
   /**
    * Objective expression, maximized: `layer:channel` (channel mean), `layer:channel@y,x` (neuron),
@@ -65,6 +76,38 @@ export interface GeneralParams {
   diversity_layer: string
   /** Steps during which ReLU gradients are redirected through dead units (lucid: 16). */
   relu_override_steps: number
+  /** dnnbrain: image penalty kind (none, tv, l1, l2); computed on the [0, 1] image. */
+  penalty: PenaltyKind
+  /** dnnbrain: weight of the penalty (regular_lambda); range 0..10, 0 = off. */
+  penalty_weight: number
+  /** dnnbrain / seed004: sigma in pixels of the Gaussian blur of the image after a step (GB_radius, theta_width); 0..5, 0 = off. */
+  blur_radius: number
+  /** dnnbrain: Fourier gradient smoothing exponent (factor; filter r^(-2 factor)); 0..2, 0 = off. */
+  smooth_factor: number
+  /** seed004: blur every this many iterations (theta_every; 1..20); dnnbrain blurs every step. */
+  blur_every: number
+  /** seed004: weight decay x <- (1 - decay) x of the centred image after each step (theta_decay); 0..0.5, 0 = off. */
+  decay: number
+  /** seed004: zero (to mid-grey) pixels whose channel norm is below this percentile (Norm_Crop, theta_n_crop); 0..100, 0 = off. */
+  norm_crop_pct: number
+  /** seed004: zero pixels whose |contribution| |sum_c x*g| is below this percentile (Contrib_Crop, theta_c_crop); 0..100, 0 = off. */
+  contrib_crop_pct: number
+  /** cnnpref-gd: learning rate at the last iteration (lr is the first; linear schedule; pixel units). 0..10. */
+  lr_end: number
+  /** cnnpref-gd: momentum at the first / last iteration (linear schedule); 0..1. */
+  momentum: number
+  momentum_end: number
+  /** cnnpref-gd: decay at the last iteration (decay is the first); 0..0.5. */
+  decay_end: number
+  /** cnnpref-gd: blur sigma at the last iteration (blur_radius is the first; 0 = no blur); 0..5 px. */
+  blur_radius_end: number
+  /** cnnpref-gd: largest jitter shift in pixels (image rolled by U{-J..J}); 0..64. */
+  jitter_px: number
+  /** cnnpref-gd: clip every this many iterations (at (t+1) mod N == 0); 1..20. */
+  clip_every: number
+  /** cnnpref-gd: clip_small_norm / clip_small_contribution percentiles; 0..100, 0 = off. */
+  clip_small_norm_pct: number
+  clip_small_contribution_pct: number
 }
 
 /** Lucid's published defaults (render_vis, param.image, standard_transforms, Adam 0.05, 512 steps). */
@@ -84,6 +127,23 @@ export const DEFAULT_GENERAL_PARAMS: GeneralParams = {
   diversity: 0,
   diversity_layer: '',
   relu_override_steps: 16,
+  penalty: 'none',
+  penalty_weight: 0,
+  blur_radius: 0,
+  smooth_factor: 0,
+  blur_every: 1,
+  decay: 0,
+  norm_crop_pct: 0,
+  contrib_crop_pct: 0,
+  lr_end: 0,
+  momentum: 0,
+  momentum_end: 0,
+  decay_end: 0,
+  blur_radius_end: 0,
+  jitter_px: 0,
+  clip_every: 1,
+  clip_small_norm_pct: 0,
+  clip_small_contribution_pct: 0,
 }
 
 export interface MethodPreset {
@@ -96,5 +156,21 @@ export const METHOD_PRESETS: Record<string, MethodPreset> = {
   lucid: {
     description: 'tensorflow/lucid render_vis defaults (Olah et al. 2017): FFT 1/f image, decorrelated colour + sigmoid, standard transforms, Adam 0.05, 512 steps, ReLU gradient redirect for 16 steps',
     params: { ...DEFAULT_GENERAL_PARAMS },
+  },
+  dnnbrain: {
+    description: "BNUCNL/dnnbrain SynthesisImage, older documented API (@0569f86): regular_lambda 1 with TV, GB_radius 0.875, factor 0.5; Adam lr 0.1, 150 iterations (lr and n_iter are our choice: the spec gives none)",
+    params: { method: 'dnnbrain', penalty: 'tv', penalty_weight: 1, blur_radius: 0.875, smooth_factor: 0.5, lr: 0.1, max_iter: 150, transforms: 'none', relu_override_steps: 0 },
+  },
+  seed004: {
+    description: 'seed 004 (Nguyen-Hoa/Activation-Maximization act_max, README example): 100 steps, alpha 100 (our lr, on the [0, 1] image), L2 decay 0.1, blur sigma 1 every 4, norm crop and contribution crop at the 30th percentile',
+    params: { method: 'seed004', lr: 100, max_iter: 100, decay: 0.1, blur_radius: 1, blur_every: 4, norm_crop_pct: 30, contrib_crop_pct: 30, transforms: 'none', relu_override_steps: 0 },
+  },
+  'cnnpref-gd': {
+    description: "KamitaniLab/cnnpref prefer_img_gd example settings for higher layers: 200 iterations, lr 1 -> 1e-10 (our end: 0), momentum 0.001, decay 0.001, sigma 2.5 -> 0.5, jitter 32, clip_small_norm and clip_small_contribution every step at 5%",
+    params: { method: 'cnnpref-gd', max_iter: 200, lr: 1, lr_end: 0, momentum: 0.001, momentum_end: 0.001, decay: 0.001, decay_end: 0.001, blur_radius: 2.5, blur_radius_end: 0.5, jitter_px: 32, clip_every: 1, clip_small_norm_pct: 5, clip_small_contribution_pct: 5, transforms: 'none', relu_override_steps: 0 },
+  },
+  normstep: {
+    description: 'seed 003 (VGG16 filter-visualization blog): x += step * g / max|g| on the channel mean, step 2 (pixels), 150 iterations, no regularization',
+    params: { method: 'normstep', lr: 2, max_iter: 150, transforms: 'none', relu_override_steps: 0 },
   },
 }

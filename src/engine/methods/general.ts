@@ -31,8 +31,13 @@ import { channelSwapToRgb, type InputSpec } from '../model/input-spec.ts'
 import type { LayerInfo, VisModel } from '../model/vis-model.ts'
 import type { ImageSnapshot, OptimizeResult, TargetInfo } from '../result.ts'
 import {
-  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, GENERAL_OPTIMIZERS, IMAGE_PARAMS, type GeneralParams,
+  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, GENERAL_OPTIMIZERS, IMAGE_PARAMS, PENALTIES, type GeneralParams,
 } from '../../shared/method-params.ts'
+import { clipPxAbsBenefit, clipSmallNorm, gaussianBlur } from '../regularizers.ts'
+import { l1Penalty, l2Penalty, totalVariation } from './penalties.ts'
+import { smoothGradientFourier } from './fourier-smooth.ts'
+import { clipSmallNorm as cnnprefSmallNorm, clipSmallContribution, drawJitter, isClipIteration, momentumUpdate, normalizeGradient, normalizedStep, rollImage, unrollImage } from './cnnpref.ts'
+import { linearScheduleAt } from './schedules.ts'
 import { imageParam } from './image-param.ts'
 import { applyTransforms, drawTransforms, resolveTransforms } from './transforms.ts'
 import { diversity as diversityOf, parseObjective, validateObjective, type Leaf, type Objective } from './objectives.ts'
@@ -76,6 +81,30 @@ export function resolveGeneralParams(partial: Partial<GeneralParams>): GeneralPa
   check(p.diversity === 0 || p.batch_size > 1, () => `diversity ${p.diversity} needs batch_size >= 2 (it compares the images of a batch)`)
   check(typeof p.diversity_layer === 'string', () => 'diversity_layer must be a layer name or empty')
   check(Number.isInteger(p.relu_override_steps) && p.relu_override_steps >= 0, () => `relu_override_steps must be a non-negative integer; got ${p.relu_override_steps}`)
+  check((PENALTIES as readonly string[]).includes(p.penalty), () => `penalty must be one of ${PENALTIES.join(', ')}; got '${p.penalty}'`)
+  check(Number.isFinite(p.penalty_weight) && p.penalty_weight >= 0, () => `penalty_weight must be >= 0; got ${p.penalty_weight}`)
+  check(Number.isFinite(p.blur_radius) && p.blur_radius >= 0, () => `blur_radius must be >= 0 (pixels); got ${p.blur_radius}`)
+  check(Number.isFinite(p.smooth_factor) && p.smooth_factor >= 0, () => `smooth_factor must be >= 0; got ${p.smooth_factor}`)
+  check(Number.isInteger(p.blur_every) && p.blur_every >= 1, () => `blur_every must be a positive integer; got ${p.blur_every}`)
+  check(Number.isFinite(p.decay) && p.decay >= 0 && p.decay < 1, () => `decay must be in [0, 1); got ${p.decay}`)
+  check(Number.isFinite(p.norm_crop_pct) && p.norm_crop_pct >= 0 && p.norm_crop_pct <= 100, () => `norm_crop_pct must be a percentile in 0..100; got ${p.norm_crop_pct}`)
+  check(Number.isFinite(p.contrib_crop_pct) && p.contrib_crop_pct >= 0 && p.contrib_crop_pct <= 100, () => `contrib_crop_pct must be a percentile in 0..100; got ${p.contrib_crop_pct}`)
+  const dnnbrainOnly = p.penalty !== 'none' || p.penalty_weight > 0 || p.smooth_factor > 0
+  check(!dnnbrainOnly || p.method === 'dnnbrain', () => `penalty, penalty_weight and smooth_factor apply to method dnnbrain only (method is ${p.method})`)
+  check(p.blur_radius === 0 || ['dnnbrain', 'seed004', 'cnnpref-gd'].includes(p.method), () => `blur_radius applies to methods dnnbrain, seed004 and cnnpref-gd only (method is ${p.method})`)
+  const seed004Only = p.blur_every !== 1 || p.norm_crop_pct > 0 || p.contrib_crop_pct > 0
+  check(!seed004Only || p.method === 'seed004', () => `blur_every, norm_crop_pct and contrib_crop_pct apply to method seed004 only (method is ${p.method})`)
+  check(p.decay === 0 || p.method === 'seed004' || p.method === 'cnnpref-gd', () => `decay applies to methods seed004 and cnnpref-gd only (method is ${p.method})`)
+  for (const k of ['lr_end', 'momentum', 'momentum_end', 'decay_end', 'blur_radius_end', 'jitter_px', 'clip_small_norm_pct', 'clip_small_contribution_pct'] as const) {
+    check(Number.isFinite(p[k]) && p[k] >= 0, () => `${k} must be a number >= 0; got ${p[k]}`)
+  }
+  check(p.momentum <= 1 && p.momentum_end <= 1 && p.decay_end < 1, () => `momentum, momentum_end must be <= 1 and decay_end < 1; got ${p.momentum}, ${p.momentum_end}, ${p.decay_end}`)
+  check(Number.isInteger(p.jitter_px) && Number.isInteger(p.clip_every) && p.clip_every >= 1, () => `jitter_px must be an integer >= 0 and clip_every a positive integer; got ${p.jitter_px}, ${p.clip_every}`)
+  check(p.clip_small_norm_pct <= 100 && p.clip_small_contribution_pct <= 100, () => 'clip_small_norm_pct and clip_small_contribution_pct must be percentiles in 0..100')
+  const cnnprefOnly = p.lr_end > 0 || p.momentum > 0 || p.momentum_end > 0 || p.decay_end > 0 || p.blur_radius_end > 0 || p.jitter_px > 0 || p.clip_every !== 1 || p.clip_small_norm_pct > 0 || p.clip_small_contribution_pct > 0
+  check(!cnnprefOnly || p.method === 'cnnpref-gd', () => `lr_end, momentum(_end), decay_end, blur_radius_end, jitter_px, clip_every and the clip percentiles apply to method cnnpref-gd only (method is ${p.method})`)
+  // transforms, param, decorrelate and relu_override_steps are lucid's and ignored by the pixel methods (their defaults are lucid's).
+  check(p.method === 'lucid' || p.diversity === 0, () => `diversity applies to method lucid only; method ${p.method} needs diversity 0`)
   return p
 }
 
@@ -158,7 +187,10 @@ export async function optimizeGeneralBatch(
 
   const rng = new Rng(params.rand_seed)
   const st = specTensors(spec)
-  const param = imageParam({ kind: params.param, batch: n, height: h, width: w, sd: params.init_sd, decay: params.fft_decay, decorrelate: params.decorrelate }, rng)
+  const lucid = params.method === 'lucid'
+  const param = lucid
+    ? imageParam({ kind: params.param, batch: n, height: h, width: w, sd: params.init_sd, decay: params.fft_decay, decorrelate: params.decorrelate }, rng)
+    : plainPixelImage(n, h, w, params.init_sd, rng)
   const optimizer = tf.train.adam(params.lr)
   const swap = channelSwapToRgb(spec.channelOrder)
   const perm = swap.every((v, i) => v === i) ? null : tf.tidy(() => {
@@ -182,6 +214,8 @@ export async function optimizeGeneralBatch(
   const x0s: Float32Array[] = []
   let x0 = null as tf.Tensor4D | null
   let interrupted = false
+  /** cnnpref-gd's momentum buffer (pixel units). */
+  let delta: tf.Tensor4D | null = null
   const unitLayer = primary.name
   const readLayers = [...new Set([...objective.layers, unitLayer])]
   try {
@@ -223,10 +257,16 @@ export async function optimizeGeneralBatch(
             if (unit.kind === 'neuron' || primary.shape.length === 1) ismax = idxmax.every((v, k) => v === target.pushUnit[k])
             else ismax = idxmax[0] === unit.channel
           }
-          recorders[i].record({ ii, obj, idxmax, ismax, norm, dist, std, lr: lastIter ? NaN : params.lr, wall_ms: 0 }, images[i])
+          recorders[i].record({ ii, obj, idxmax, ismax, norm, dist, std, lr: lastIter ? NaN : lrAt(params, ii), wall_ms: 0 }, images[i])
         }
         // 2. the step (not on the last iteration).
-        if (!lastIter) {
+        if (!lastIter && params.method === 'cnnpref-gd') {
+          delta = await cnnprefStep(params, ii, param.variables[0], delta, rng, (rgb) => objective.value(forwardAll(netInput(toModelPixels(rgb)), objective.layers)))
+        } else if (!lastIter && params.method === 'seed004') {
+          await seed004Step(params, ii, param.variables[0], (rgb) => objective.value(forwardAll(netInput(toModelPixels(rgb)), objective.layers)))
+        } else if (!lastIter && !lucid) {
+          pixelStep(params, param, optimizer, (rgb) => objective.value(forwardAll(netInput(toModelPixels(rgb)), objective.layers)))
+        } else if (!lastIter) {
           const draw = transformSpec ? drawTransforms(transformSpec, rng) : null
           withReluOverride(ii < params.relu_override_steps, () => {
             optimizer.minimize(() => {
@@ -292,6 +332,138 @@ export async function optimizeGeneralBatch(
     tf.dispose([st.mean, st.scale, st.offset])
     if (perm) perm.dispose()
     if (x0) x0.dispose()
+    if (delta) delta.dispose()
+  }
+}
+
+/** Mid-grey (0.5) of the [0, 1] image the pixel methods start from. */
+const MID_GREY = 0.5
+
+/**
+ * The pixel image of dnnbrain / normstep: one variable, the RGB image in [0, 1] (not squashed), initialized to
+ * mid-grey plus seeded N(0, sd^2) noise (dnnbrain starts from unseeded U[0, 1) noise; we seed and centre it).
+ */
+function plainPixelImage(n: number, h: number, w: number, sd: number, rng: Rng): { variables: tf.Variable[]; render(): tf.Tensor4D; dispose(): void } {
+  const init = rng.fill(n * h * w * 3, (r) => MID_GREY + r.normal(0, sd))
+  const variable = tf.tidy(() => tf.variable(tf.tensor4d(init, [n, h, w, 3])))
+  return { variables: [variable], render: () => variable as unknown as tf.Tensor4D, dispose: () => variable.dispose() }
+}
+
+/**
+ * One step of a pixel method on the [0, 1] image variable; the image is then clipped to [0, 1] (the valid pixel range).
+ * - dnnbrain: loss = -sum(obj) + penalty_weight * sum(R(img)); gradient smoothed in the Fourier domain when
+ *   smooth_factor > 0; Adam step; Gaussian blur of the image (sigma blur_radius, per channel) when > 0.
+ *   Difference from dnnbrain, on purpose: its code re-creates Adam every iteration when the blur is on (each step is
+ *   then Adam's first, ~ lr * sign(g)); we keep one Adam for the whole run, so its moments accumulate.
+ * - normstep: x <- x + (lr / 255) * g / max|g| (lr is the largest pixel change in 0..255 units; seed 003 divides by
+ *   max(g), which flips or blows up the step when max(g) < 0).
+ */
+function pixelStep(
+  params: GeneralParams, param: { variables: tf.Variable[] }, optimizer: tf.Optimizer,
+  objectiveOf: (rgb: tf.Tensor4D) => tf.Tensor,
+): void {
+  const v = param.variables[0]
+  tf.tidy(() => {
+    const img = v as unknown as tf.Tensor4D
+    if (params.method === 'normstep') {
+      const { grads } = tf.variableGrads(() => tf.sum(objectiveOf(img)) as tf.Scalar, [v])
+      v.assign(tf.clipByValue(normalizedStep(img, grads[v.name] as tf.Tensor4D, params.lr / PIXEL_SCALE), 0, 1))
+      return
+    }
+    const penaltyOf = { none: null, tv: totalVariation, l1: l1Penalty, l2: l2Penalty }[params.penalty]
+    const { grads } = tf.variableGrads(() => {
+      let loss = tf.neg(tf.sum(objectiveOf(img))) as tf.Scalar
+      if (penaltyOf && params.penalty_weight > 0) loss = tf.add(loss, tf.mul(tf.sum(penaltyOf(img)), params.penalty_weight)) as tf.Scalar
+      return loss
+    }, [v])
+    let g = grads[v.name] as tf.Tensor4D
+    if (params.smooth_factor > 0) g = smoothGradientFourier(g, params.smooth_factor)
+    optimizer.applyGradients({ [v.name]: g })
+    let next = v as unknown as tf.Tensor4D
+    if (params.blur_radius > 0) next = gaussianBlur(next, params.blur_radius)
+    v.assign(tf.clipByValue(next, 0, 1))
+  })
+}
+
+/**
+ * One step of seed 004's act_max on the [0, 1] image variable: x += lr * g (raw gradient), then on the image
+ * centred at mid-grey c = x - 0.5: c *= 1 - decay; Gaussian blur (sigma blur_radius) when ii mod blur_every == 0;
+ * zero pixels whose channel norm is below the norm_crop_pct percentile; zero pixels whose |contribution|
+ * |sum_c c*g| is below the contrib_crop_pct percentile (percentiles over the whole batch); finally clip to [0, 1].
+ * Differences from seed 004, on purpose: its "contrib crop" zeroes small |x| and never uses the gradient (we use the
+ * contribution, as named); its best image is stored after the update but scored before it (our recorder scores
+ * the image it stores); it does not clip (we clip to the valid pixel range); zero is mid-grey here (its zero is
+ * the ImageNet mean of its normalized space), and lr applies to the [0, 1] image.
+ */
+async function seed004Step(params: GeneralParams, ii: number, v: tf.Variable, objectiveOf: (rgb: tf.Tensor4D) => tf.Tensor): Promise<void> {
+  const { c, g } = tf.tidy(() => {
+    const img = v as unknown as tf.Tensor4D
+    const { grads } = tf.variableGrads(() => tf.neg(tf.sum(objectiveOf(img))) as tf.Scalar, [v])
+    const g = tf.neg(grads[v.name]) as tf.Tensor4D
+    let c = tf.sub(tf.add(img, tf.mul(g, params.lr)), MID_GREY) as tf.Tensor4D
+    if (params.decay > 0) c = tf.mul(c, 1 - params.decay) as tf.Tensor4D
+    if (params.blur_radius > 0 && ii % params.blur_every === 0) c = gaussianBlur(c, params.blur_radius)
+    return { c, g }
+  })
+  let cur = c
+  const replace = (next: tf.Tensor4D): void => { if (next !== cur) { cur.dispose(); cur = next } }
+  try {
+    if (params.norm_crop_pct > 0) replace(await clipSmallNorm(cur, params.norm_crop_pct))
+    if (params.contrib_crop_pct > 0) replace(await clipPxAbsBenefit(cur, g, params.contrib_crop_pct))
+    tf.tidy(() => { v.assign(tf.clipByValue(tf.add(cur, MID_GREY), 0, 1)) })
+  } finally {
+    cur.dispose()
+    g.dispose()
+  }
+}
+
+/** The learning rate of iteration ii: cnnpref-gd's linear lr -> lr_end schedule, else constant lr. */
+export function lrAt(p: GeneralParams, ii: number): number {
+  return p.method === 'cnnpref-gd' ? linearScheduleAt(p.lr, p.lr_end, ii, p.max_iter) : p.lr
+}
+
+/**
+ * One step of cnnpref's prefer_img_gd (see cnnpref.ts for the order) on the [0, 1] image variable, in
+ * centred pixel units c = 255 (x - 0.5): roll c and δ by a seeded jitter; g = d obj / dc, g / mean|g|;
+ * δ <- m_t δ + g; c <- c + lr_t δ (ascent on the maximized objective); clip_small_norm / clip_small_contribution
+ * (norm of c*g) at (t+1) mod clip_every == 0; un-roll c and δ (the whole buffer: cnnpref keeps g rolled, see
+ * cnnpref.ts); c <- (1 - decay_t) c; blur with sigma_t; x = c / 255 + 0.5 clipped to [0, 1].
+ * Schedules are linear start -> end over max_iter (cnnpref: the end value is never quite reached).
+ */
+async function cnnprefStep(
+  p: GeneralParams, ii: number, v: tf.Variable, delta: tf.Tensor4D | null, rng: Rng, objectiveOf: (rgb: tf.Tensor4D) => tf.Tensor,
+): Promise<tf.Tensor4D> {
+  const at = (a: number, b: number): number => linearScheduleAt(a, b, ii, p.max_iter)
+  const offset = drawJitter(rng, p.jitter_px)
+  const { c, g, d } = tf.tidy(() => {
+    const c0 = rollImage(tf.mul(tf.sub(v, MID_GREY), PIXEL_SCALE) as tf.Tensor4D, offset)
+    const d0 = delta ? rollImage(delta, offset) : tf.zerosLike(c0)
+    const grad = tf.grad((cc: tf.Tensor) => tf.sum(objectiveOf(tf.add(tf.div(cc, PIXEL_SCALE), MID_GREY) as tf.Tensor4D)))(c0) as tf.Tensor4D
+    const g = normalizeGradient(grad)
+    const d = momentumUpdate(d0 as tf.Tensor4D, g, at(p.momentum, p.momentum_end))
+    const c = tf.add(c0, tf.mul(d, lrAt(p, ii))) as tf.Tensor4D
+    return { c, g, d }
+  })
+  let cur = c
+  const replace = (next: tf.Tensor4D): void => { if (next !== cur) { cur.dispose(); cur = next } }
+  try {
+    if (isClipIteration(ii, p.clip_every)) {
+      if (p.clip_small_norm_pct > 0) replace(await cnnprefSmallNorm(cur, p.clip_small_norm_pct))
+      if (p.clip_small_contribution_pct > 0) replace(await clipSmallContribution(cur, g, p.clip_small_contribution_pct))
+    }
+    const nextDelta = tf.tidy(() => unrollImage(d, offset))
+    tf.tidy(() => {
+      let x = tf.mul(unrollImage(cur, offset), 1 - at(p.decay, p.decay_end)) as tf.Tensor4D
+      const sigma = at(p.blur_radius, p.blur_radius_end)
+      if (sigma > 0) x = gaussianBlur(x, sigma)
+      v.assign(tf.clipByValue(tf.add(tf.div(x, PIXEL_SCALE), MID_GREY), 0, 1))
+    })
+    if (delta) delta.dispose()
+    return nextDelta
+  } finally {
+    cur.dispose()
+    g.dispose()
+    d.dispose()
   }
 }
 

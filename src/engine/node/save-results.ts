@@ -35,6 +35,8 @@ export const RESULT_FORMAT = 'deepvis-result@1'
 export const INFO_JSON = 'info.json'
 /** DVT's human-readable record (its presence also blocks an overwrite, as in DVT). */
 export const INFO_TXT = 'info.txt'
+/** File name (after the prefix) of the optimization's animated GIF. */
+export const GIF_SUFFIX = 'optimization.gif'
 /** How the `.npy` arrays are laid out (recorded in info.json as `array_layout`). */
 export const ARRAY_LAYOUT = 'float32 (C, H, W), model channel order, mean-subtracted 0..255 pixel units (DVT layout)'
 
@@ -391,6 +393,10 @@ export interface SaveResultsOptions {
   skipbig: boolean
   /** Host data (e.g. the command line, model path, preset name), stored under "extra" in info.json. */
   extra?: Record<string, unknown>
+  /** Quality readouts of the result (cli/run-extras.ts `qualityOf`), stored under "quality" in info.json. */
+  quality?: Record<string, unknown>
+  /** An animated GIF of the optimization (encodeGif), written as `<prefix>optimization.gif`. */
+  gif?: Uint8Array
 }
 
 function snapshotSummary(snap: ImageSnapshot | null): { ii: number; obj: number } | null {
@@ -437,6 +443,7 @@ export function buildInfoJson(
     total_ms: result.totalMs,
     array_layout: opts.skipbig ? null : ARRAY_LAYOUT,
     files,
+    quality: opts.quality ?? null,
     extra: opts.extra ?? {},
   }
 }
@@ -470,7 +477,7 @@ interface PendingFile {
 /** Every file name a result may have, so that leftovers of an earlier result at the prefix can be removed. */
 const KNOWN_SUFFIXES: readonly string[] = [
   ...SNAPSHOT_SLOTS.flatMap((s) => [`${s}_X.png`, `${s}_Xpm.png`]),
-  INFO_TXT, 'x0.npy', ...SNAPSHOT_SLOTS.map((s) => `${s}.npy`), 'mean.npy', INFO_JSON,
+  INFO_TXT, GIF_SUFFIX, 'x0.npy', ...SNAPSHOT_SLOTS.map((s) => `${s}.npy`), 'mean.npy', INFO_JSON,
 ]
 
 function chwNpy(x: Float32Array, spec: InputSpec): Uint8Array {
@@ -540,6 +547,7 @@ export async function saveResults(result: OptimizeResult, prefix: string, opts: 
     pending.push({ suffix: `${slot}_Xpm.png`, bytes: await encodePng(renderXpm(snap.x, spec), spec) })
   }
   pending.push({ suffix: INFO_TXT, bytes: Buffer.from(formatInfoTxt(result), 'utf8') })
+  if (opts.gif) pending.push({ suffix: GIF_SUFFIX, bytes: opts.gif })
   let meanFile: string | null = null
   if (!opts.skipbig) {
     pending.push({ suffix: 'x0.npy', bytes: chwNpy(result.x0, spec) })
