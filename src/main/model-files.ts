@@ -5,7 +5,7 @@
  *   hidden temporary folder that is renamed into place, so a folder under its final name is always
  *   complete. The same files uploaded again reuse the existing folder.
  * - `exportRun(runFolder, runId, destRoot)`: copy a stored run's images (best / last / majority,
- *   `_X.png` and `_Xpm.png`, those that exist), info.json and info.txt into `<destRoot>/<runId>/`;
+ *   `_X.png` and `_Xpm.png`, those that exist), info.json, info.txt and optimization.gif (when present) into `<destRoot>/<runId>/`;
  *   refuses a destination that exists and is not an empty folder.
  * - `expandHome(p)`: `~` and `~/…` to the home folder, as a shell would.
  * File names of uploads are validated by the IPC schema (plain names); this module checks again.
@@ -16,7 +16,7 @@ import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import os from 'node:os'
 import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
-import { INFO_JSON, INFO_TXT, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
+import { GIF_SUFFIX, INFO_JSON, INFO_TXT, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
 import type { ExportResult, UploadedFile } from '../shared/app-types.ts'
 import { UPLOAD_NAME_PATTERN } from '../shared/ipc-schemas.ts'
 
@@ -94,6 +94,7 @@ export async function exportableFiles(runFolder: string): Promise<string[]> {
     ...SNAPSHOT_SLOTS.flatMap((slot) => IMAGE_SUFFIXES.map((suffix) => `${slot}${suffix}`)),
     INFO_JSON,
     INFO_TXT,
+    GIF_SUFFIX,
   ]
   const present = new Set(await readdir(runFolder))
   return wanted.filter((name) => present.has(name))

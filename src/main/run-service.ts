@@ -21,6 +21,12 @@
  *   as a single run is, as soon as its image finishes (optimizeBatch's onImageDone), and then gets its
  *   `run:done`, while the rest of the batch goes on: per run, progress… then done.
  *   A run without a compareGroup (or a group of one) runs alone with `optimizeImage`.
+ * - A run with `spec.method` (a general method, e.g. lucid) runs alone with `optimizeGeneral`: its
+ *   method fields come from `spec.method` (checked by the engine's resolveGeneralParams at start:
+ *   and its objective parsed against the model: BAD_PARAM / BAD_LAYER / BAD_UNIT, no run created), the unit, rand_seed and max_iter from `spec.params`; an empty objective
+ *   means the unit. In a compare group only the DVT runs are batched together; method runs run alone.
+ * - `spec.gifEvery` N > 0 also writes `optimization.gif`: a frame every N iterations and the last, the
+ *   image as the previews show it (x + mean, stretched); run:export copies it.
  * - `stop(runId)` ends a run after its current iteration; its result is kept, marked 'stopped'. A
  *   queued run that is stopped still runs one iteration, so it too leaves a complete entry. In a
  *   batch only that run's image stops (optimizeBatch's per-image signals); the others go on.
@@ -48,13 +54,17 @@ import type { VisModel } from '../engine/model/vis-model.ts'
 import { encodePng, renderXpm, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
 import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/optimize.ts'
 import { optimizeBatch } from '../engine/optimize-batch.ts'
+import { defaultObjectiveText, optimizeGeneral, resolveGeneralParams } from '../engine/methods/general.ts'
+import { encodeGif } from '../engine/node/gif.ts'
+import { parseObjective, validateObjective } from '../engine/methods/objectives.ts'
+import type { GeneralParams } from '../shared/method-params.ts'
 import { resolveParams, type FindParams } from '../engine/params.ts'
 import type { OptimizeResult } from '../engine/result.ts'
 import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
 import { RUN_ID_PATTERN } from '../shared/ipc-schemas.ts'
-import { checkRunId, getStoredRun, listStoredRuns, PNG_DATA_URL_PREFIX, RUN_JSON, RUN_JSON_FORMAT, type StoredRun } from './run-store.ts'
+import { checkRunId, getStoredRun, GIF_FILE, listStoredRuns, PNG_DATA_URL_PREFIX, RUN_JSON, RUN_JSON_FORMAT, type StoredRun } from './run-store.ts'
 
-export { checkRunId, RUN_JSON, RUN_JSON_FORMAT }
+export { checkRunId, GIF_FILE, RUN_JSON, RUN_JSON_FORMAT }
 import type { RunDetail, RunProgress, RunSpec, RunStatus, RunSummary } from '../shared/run-types.ts'
 
 /** Default of `RunSpec.previewEvery` (iterations between preview images). */
@@ -134,8 +144,12 @@ interface Job {
   runId: string
   spec: RunSpec
   params: FindParams
+  /** The general method's resolved parameters; null = DVT. */
+  method: GeneralParams | null
   createdAt: string
   controller: AbortController
+  /** Frames of optimization.gif (RGB, x + mean as previews), when spec.gifEvery > 0. */
+  gifFrames: Uint8Array[]
 }
 
 /** A run id: `YYYYMMDD-HHMMSS-<layer>-<channel %04d>-<4 hex>` (UTC), at most 64 characters. */
@@ -152,6 +166,22 @@ export function makeRunId(now: Date, layer: string, channel: number): string {
 /** PNG data URL of RGB bytes (HWC) of the input's size. */
 async function pngDataUrl(rgb: Uint8Array, spec: InputSpec): Promise<string> {
   return PNG_DATA_URL_PREFIX + Buffer.from(await encodePng(rgb, spec)).toString('base64')
+}
+
+/**
+ * A general method's parameters for one run: `method`'s own fields, with rand_seed and max_iter from
+ * the DVT params and an empty objective meaning the unit (a neuron when push_spatial is set). One image
+ * per run (batch_size 1). Throws DeepVisError('BAD_PARAM') from the engine's validator.
+ */
+export function methodParams(method: Partial<GeneralParams>, params: FindParams): GeneralParams {
+  if (method.batch_size !== undefined && method.batch_size !== 1) {
+    throw new DeepVisError('BAD_PARAM', `batch_size ${method.batch_size}: the app runs one image per run (batch_size 1); use the CLI for batches`)
+  }
+  const unit = defaultObjectiveText(params.push_layer, params.push_channel)
+  const objective = method.objective?.trim()
+    ? method.objective
+    : params.push_spatial ? `${unit}@${params.push_spatial[0]},${params.push_spatial[1]}` : unit
+  return resolveGeneralParams({ ...method, objective, rand_seed: params.rand_seed, max_iter: params.max_iter, batch_size: 1 })
 }
 
 function errorText(e: unknown): string {
@@ -242,8 +272,14 @@ export function createRunService({
     const progress: RunProgress = {
       runId: job.runId, ii: ev.ii, maxIter: ev.maxIter, obj: ev.obj, lr: ev.lr, norm: ev.norm, std: ev.std, wallMs: ev.wall_ms,
     }
-    if (ev.ii % previewEvery === 0 || ev.ii === ev.maxIter - 1) {
-      progress.preview = await pngDataUrl(renderXpm(await ev.image(), spec), spec)
+    const last = ev.ii === ev.maxIter - 1
+    const wantPreview = ev.ii % previewEvery === 0 || last
+    const gifEvery = job.spec.gifEvery ?? 0
+    const wantFrame = gifEvery > 0 && (ev.ii % gifEvery === 0 || last)
+    if (wantPreview || wantFrame) {
+      const rgb = renderXpm(await ev.image(), spec)
+      if (wantPreview) progress.preview = await pngDataUrl(rgb, spec)
+      if (wantFrame) job.gifFrames.push(rgb)
     }
     send('run:progress', progress)
   }
@@ -251,13 +287,19 @@ export function createRunService({
   /** Write a finished result into the run's folder, run.json last; returns its summary. */
   async function storeRun(job: Job, base: RunSummary, result: OptimizeResult, modelName: string): Promise<RunSummary> {
     const dir = path.join(historyDir, job.runId)
+    const gif = job.gifFrames.length > 0
+      ? await encodeGif(job.gifFrames, { width: result.inputSpec.width, height: result.inputSpec.height })
+      : undefined
+    job.gifFrames = []
     await saveResults(result, dir + path.sep, {
       brave: false,
       skipbig,
+      gif,
       extra: { app: 'DeepVis Studio', runId: job.runId, model: modelName, preset: base.preset, compareGroup: base.compareGroup },
     })
     const summary = finishedSummary(base, result, result.interrupted ? 'stopped' : 'done')
-    const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params }
+    const method = result.method ? (result.method.params as GeneralParams) : null
+    const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params, method }
     await writeFileAtomic(path.join(dir, RUN_JSON), new TextEncoder().encode(JSON.stringify(stored, null, 2) + '\n'))
     return summary
   }
@@ -274,9 +316,12 @@ export function createRunService({
     try {
       const eng = await engine()
       base = baseSummary(job, eng.modelName, eng.backend)
-      const result = await optimizeImage(eng.model, eng.inputSpec, job.params, {
-        backend: eng.backend, signal: job.controller.signal, onIteration: (ev) => reportProgress(job, ev, eng.inputSpec),
-      })
+      const runOpts = {
+        backend: eng.backend, signal: job.controller.signal, onIteration: (ev: IterationEvent) => reportProgress(job, ev, eng.inputSpec),
+      }
+      const result = job.method
+        ? await optimizeGeneral(eng.model, eng.inputSpec, job.method, { ...runOpts, defaultUnit: { layer: job.params.push_layer, channel: job.params.push_channel } })
+        : await optimizeImage(eng.model, eng.inputSpec, job.params, runOpts)
       return await storeRun(job, base, result, eng.modelName)
     } catch (e) {
       return failRun(job, base, e)
@@ -330,14 +375,17 @@ export function createRunService({
     }
   }
 
-  /** Take the next job and, when it has a compareGroup, every queued job of that group (MAX_BATCH at most). */
+  /**
+   * Take the next job and, when it is a DVT run with a compareGroup, every queued DVT job of that group
+   * (MAX_BATCH at most); a general-method run is taken alone.
+   */
   function takeNext(): Job[] {
     const head = queue.shift() as Job
     const group = head.spec.compareGroup
-    if (!group) return [head]
+    if (!group || head.method) return [head]
     const batch = [head]
     for (let i = 0; i < queue.length && batch.length < MAX_BATCH;) {
-      if (queue[i].spec.compareGroup === group) batch.push(...queue.splice(i, 1))
+      if (queue[i].spec.compareGroup === group && !queue[i].method) batch.push(...queue.splice(i, 1))
       else i++
     }
     return batch
@@ -372,8 +420,14 @@ export function createRunService({
     const eng = await engine()
     const layer = await eng.model.layerInfo(params.push_layer, [eng.inputSpec.height, eng.inputSpec.width])
     resolveTarget(layer, params, eng.inputSpec.labels)
+    const method = spec.method ? methodParams(spec.method, params) : null
+    if (method) {
+      // The objective's syntax and layers are checked now, so a bad one creates no run.
+      const size: [number, number] = [eng.inputSpec.height, eng.inputSpec.width]
+      await validateObjective(parseObjective(method.objective), (name) => eng.model.layerInfo(name, size))
+    }
     const job: Job = {
-      runId: newRunId(params), spec, params, createdAt: now().toISOString(), controller: new AbortController(),
+      runId: newRunId(params), spec, params, method, createdAt: now().toISOString(), controller: new AbortController(), gifFrames: [],
     }
     active.set(job.runId, job)
     queue.push(job)

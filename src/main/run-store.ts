@@ -9,8 +9,9 @@
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
-import { INFO_JSON, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
+import { GIF_SUFFIX, INFO_JSON, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
 import type { FindParams } from '../engine/params.ts'
+import type { GeneralParams } from '../shared/method-params.ts'
 import { RUN_ID_PATTERN } from '../shared/ipc-schemas.ts'
 import type { RunDetail, RunSummary, SnapshotImages } from '../shared/run-types.ts'
 
@@ -24,7 +25,14 @@ export const PNG_DATA_URL_PREFIX = 'data:image/png;base64,'
 export interface StoredRun extends RunSummary {
   format: typeof RUN_JSON_FORMAT
   params: FindParams
+  /** The general method's full parameters; absent or null for DVT runs. */
+  method?: GeneralParams | null
 }
+
+/** The optimization animation a run may write (RunSpec.gifEvery; saveResults' GIF_SUFFIX after the run folder). */
+export const GIF_FILE = GIF_SUFFIX
+/** Data URL prefix of a GIF. */
+export const GIF_DATA_URL_PREFIX = 'data:image/gif;base64,'
 
 /** Throws BAD_PARAM unless `runId` matches RUN_ID_PATTERN (so it cannot name a path outside the history). */
 export function checkRunId(runId: string): void {
@@ -33,9 +41,9 @@ export function checkRunId(runId: string): void {
   }
 }
 
-async function fileDataUrl(file: string): Promise<string | null> {
+async function fileDataUrl(file: string, prefix = PNG_DATA_URL_PREFIX): Promise<string | null> {
   try {
-    return PNG_DATA_URL_PREFIX + (await readFile(file)).toString('base64')
+    return prefix + (await readFile(file)).toString('base64')
   } catch {
     return null
   }
@@ -49,7 +57,7 @@ function isStoredRun(value: unknown, runId: string): value is StoredRun {
 
 /** The summary part of a stored run (without format and params). */
 function toSummary(stored: StoredRun): RunSummary {
-  const { format: _format, params: _params, ...summary } = stored
+  const { format: _format, params: _params, method: _method, ...summary } = stored
   return summary
 }
 
@@ -93,10 +101,14 @@ export async function getStoredRun(historyDir: string, runId: string): Promise<R
   if (!stored) throw new DeepVisError('BAD_PARAM', `no stored run '${runId}'`)
   const dir = path.join(historyDir, runId)
   let series: Record<string, unknown> = {}
+  let quality: Record<string, unknown> | null = null
   try {
     const info: unknown = JSON.parse(await readFile(path.join(dir, INFO_JSON), 'utf8'))
     if (typeof info === 'object' && info !== null && 'series' in info && typeof info.series === 'object' && info.series !== null) {
       series = info.series as Record<string, unknown>
+    }
+    if (typeof info === 'object' && info !== null && 'quality' in info && typeof info.quality === 'object' && info.quality !== null) {
+      quality = info.quality as Record<string, unknown>
     }
   } catch {
     // A run.json without a readable info.json: the summary is still worth showing.
@@ -116,5 +128,8 @@ export async function getStoredRun(historyDir: string, runId: string): Promise<R
     },
     images,
     folder: dir,
+    method: stored.method ?? null,
+    quality,
+    gif: await fileDataUrl(path.join(dir, GIF_FILE), GIF_DATA_URL_PREFIX),
   }
 }

@@ -16,6 +16,12 @@ export const MAX_LAYER_NAME_LENGTH = 256
 export const MAX_LABEL_LENGTH = 64
 /** Largest `previewEvery` accepted (iterations). */
 export const MAX_PREVIEW_EVERY = 1_000_000
+/** Most keys of a RunSpec's `method` object (GeneralParams has a few dozen fields). */
+export const MAX_METHOD_KEYS = 128
+/** Longest key of a RunSpec's `method` object. */
+export const MAX_METHOD_KEY_LENGTH = 64
+/** Longest JSON text of a RunSpec's `method` object (objective expressions, transform lists). */
+export const MAX_METHOD_JSON_LENGTH = 65_536
 /** Longest file-system path accepted. */
 export const MAX_PATH_LENGTH = 4096
 /** Most files in one model upload. */

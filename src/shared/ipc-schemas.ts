@@ -13,7 +13,7 @@ import { z } from 'zod'
 import { DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, START_MODES, type FindParams } from './dvt-params'
 import type { InvokeChannel, PayloadOf } from './ipc-contract'
 import {
-  MAX_INPUT_SIDE, MAX_LABEL_LENGTH, MAX_LAYER_NAME_LENGTH, MAX_PATH_LENGTH, MAX_PREVIEW_EVERY, MAX_THUMB_CHANNELS, MAX_UPLOAD_BASE64,
+  MAX_INPUT_SIDE, MAX_LABEL_LENGTH, MAX_METHOD_JSON_LENGTH, MAX_METHOD_KEY_LENGTH, MAX_METHOD_KEYS, MAX_LAYER_NAME_LENGTH, MAX_PATH_LENGTH, MAX_PREVIEW_EVERY, MAX_THUMB_CHANNELS, MAX_UPLOAD_BASE64,
   MAX_UPLOAD_FILES, MIN_INPUT_SIDE, RUN_ID_PATTERN, UPLOAD_NAME_PATTERN,
 } from './ipc-limits'
 
@@ -70,13 +70,24 @@ export const findParamsSchema: z.ZodType<FindParams> = z.strictObject({
   }
 })
 
+/**
+ * A general method's parameters: a bounded JSON object with a `method` name. Its fields are checked by
+ * the engine's own validator (resolveGeneralParams) in the run service, so new methods need no change here.
+ */
+const methodSchema = z.record(z.string().min(1).max(MAX_METHOD_KEY_LENGTH), z.json())
+  .refine((m) => Object.keys(m).length <= MAX_METHOD_KEYS, `a method has at most ${MAX_METHOD_KEYS} fields`)
+  .refine((m) => typeof m.method === 'string', 'method.method must name the method (e.g. "lucid")')
+  .refine((m) => JSON.stringify(m).length <= MAX_METHOD_JSON_LENGTH, `method parameters are limited to ${MAX_METHOD_JSON_LENGTH} characters of JSON`)
+
 /** RunSpec: parameters plus the run's bookkeeping fields. Unknown keys are refused. */
 export const runSpecSchema: z.ZodType<RunSpec> = z.strictObject({
   params: findParamsSchema,
   preset: z.string().max(MAX_LABEL_LENGTH).nullable().optional(),
   previewEvery: z.number().int().min(1).max(MAX_PREVIEW_EVERY).optional(),
   compareGroup: z.string().regex(RUN_ID_PATTERN).nullable().optional(),
-})
+  method: methodSchema.nullable().optional(),
+  gifEvery: z.number().int().min(0).max(MAX_PREVIEW_EVERY).optional(),
+}) as z.ZodType<RunSpec>
 
 const layerName = z.string().min(1).max(MAX_LAYER_NAME_LENGTH)
 const fsPath = z.string().min(1).max(MAX_PATH_LENGTH).refine((p) => !p.includes('\0'), 'a path cannot contain NUL')

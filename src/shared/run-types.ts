@@ -1,9 +1,10 @@
 /**
  * Data that crosses the process boundary for optimization runs: what to run (RunSpec), what streams
  * back while it runs (RunProgress), and what a finished or stored run looks like (RunSummary,
- * RunDetail). Plain JSON-serializable data; types only.
+ * RunDetail). Plain JSON-serializable data; types plus the preset family list.
  */
 import type { FindParams } from './dvt-params'
+import type { GeneralParams } from './method-params'
 
 /** DVT parameters the user sets; the unit (layer, channel) is part of it. */
 export type RunParams = FindParams
@@ -17,6 +18,13 @@ export interface RunSpec {
   previewEvery?: number
   /** Group id of a side-by-side comparison this run belongs to. */
   compareGroup?: string | null
+  /**
+   * A general (non-DVT) method's own parameters; absent or null = DVT with `params`. With a method,
+   * `params` still carries the unit (push_layer, push_channel, push_spatial), rand_seed and max_iter.
+   */
+  method?: Partial<GeneralParams> | null
+  /** Write `<runDir>/optimization.gif` with a frame every N iterations (and the last); 0 or absent = none. */
+  gifEvery?: number
 }
 
 export type RunStatus = 'running' | 'done' | 'stopped' | 'failed'
@@ -70,6 +78,12 @@ export interface RunDetail extends RunSummary {
   images: { best: SnapshotImages | null; last: SnapshotImages | null; majority: SnapshotImages | null }
   /** Folder holding the result files (the same files the CLI writes). */
   folder: string
+  /** The general method's full parameters (null or absent for DVT runs). */
+  method?: GeneralParams | null
+  /** Quality readouts the engine recorded in info.json, if any. */
+  quality?: Record<string, unknown> | null
+  /** The optimization animation (`optimization.gif`) as a GIF data URL, when the run wrote one. */
+  gif?: string | null
 }
 
 /** A regularizer preset offered to the UI (`presets:list`). */
@@ -77,4 +91,14 @@ export interface PresetInfo {
   name: string
   description: string
   params: Partial<RunParams>
+  /** Method family the preset belongs to (groups the method selector); absent = 'dvt'. */
+  family?: PresetFamily
+  /** Where the preset comes from (paper / repository), shown as a hint. */
+  source?: string
+  /** The general method's parameters; absent for DVT presets. */
+  method?: Partial<GeneralParams>
 }
+
+/** Method families of the presets. */
+export const PRESET_FAMILIES = ['dvt', 'lucid', 'dnnbrain', 'cnnpref', 'seed003', 'seed004'] as const
+export type PresetFamily = (typeof PRESET_FAMILIES)[number]

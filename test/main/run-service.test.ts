@@ -5,7 +5,10 @@
  * targets refused up front with their code, failures during a run as 'failed' summaries, run ids that
  * cannot escape the history folder, and interrupted folders (no run.json) ignored and swept; compare
  * groups run as ONE optimizeBatch (spied) whose per-run results equal single runs, stop one run of a
- * group alone, and fail together.
+ * group alone, and fail together. General methods (lucid): a run with `method` streams, is stored with
+ * its method, gifEvery writes an animated GIF with one frame per N iterations plus the last, invalid
+ * method params are refused up front (BAD_PARAM, nothing created), and a compare group mixing DVT and
+ * lucid batches only the DVT runs.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -18,7 +21,8 @@ import { initBackend } from '../../src/engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
 import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
 import type { FindParams } from '../../src/engine/params.ts'
-import { checkRunId, createRunService, makeRunId, RUN_JSON, type RunEngine, type RunService } from '../../src/main/run-service.ts'
+import { checkRunId, createRunService, GIF_FILE, makeRunId, RUN_JSON, type RunEngine, type RunService } from '../../src/main/run-service.ts'
+import { DEFAULT_GENERAL_PARAMS, METHOD_PRESETS } from '../../src/shared/method-params.ts'
 import type { EventChannel, EventMap } from '../../src/shared/ipc-contract.ts'
 import { RUN_ID_PATTERN } from '../../src/shared/ipc-schemas.ts'
 import type { RunProgress, RunSpec, RunSummary } from '../../src/shared/run-types.ts'
@@ -439,5 +443,84 @@ describe('run service: compare groups run batched', () => {
     }
     expect([h.done(plain).status, h.done(after).status]).toEqual(['done', 'done'])
     expect((await h.service.list()).map((r) => r.runId).sort()).toEqual([plain, after].sort())
+  })
+})
+
+describe('run service: general methods', () => {
+  /** Few lucid steps, pixel-free defaults otherwise (the lucid preset). */
+  const LUCID = { ...DEFAULT_GENERAL_PARAMS, ...METHOD_PRESETS['lucid'].params, method: 'lucid' as const }
+  const LUCID_ITER = 11
+  const GIF_EVERY = 5
+
+  it('a lucid run streams progress, is stored with its method, and get returns method and images', async () => {
+    const h = await harness()
+    const runId = await h.service.start(spec({ max_iter: LUCID_ITER, push_channel: 1 }, { method: LUCID, preset: 'lucid' }))
+    await h.service.whenIdle()
+    const progress = h.progress(runId)
+    expect(progress.map((p) => p.ii)).toEqual([...Array(LUCID_ITER).keys()])
+    // lucid's Adam learning rate, not DVT's 100 (the last iteration is recorded, not stepped).
+    for (const p of progress.slice(0, -1)) expect(p.lr).toBeCloseTo(LUCID.lr, 6)
+    expect(progress.filter((p) => p.preview).map((p) => p.ii)).toEqual([0, 4, 8, LUCID_ITER - 1])
+    expect(h.done(runId)).toMatchObject({ status: 'done', layer: 'logits', channel: 1, iterations: LUCID_ITER, preset: 'lucid' })
+    const detail = await h.service.get(runId)
+    expect(detail.method).toMatchObject({ method: 'lucid', param: LUCID.param, lr: LUCID.lr, max_iter: LUCID_ITER, rand_seed: 0 })
+    expect(detail.method?.objective).toContain('logits')
+    expect(detail.images.best?.xpm.startsWith(PNG_PREFIX)).toBe(true)
+    expect(detail.images.last?.x.startsWith(PNG_PREFIX)).toBe(true)
+    expect(detail.series.obj).toHaveLength(LUCID_ITER)
+    // The objective rises under lucid's optimization of the unit.
+    expect(detail.best!.obj).toBeGreaterThan(detail.series.obj[0])
+    expect(detail.gif ?? null).toBeNull()
+    const runJson = JSON.parse(await readFile(path.join(h.dir, runId, RUN_JSON), 'utf8'))
+    expect(runJson.method.method).toBe('lucid')
+    // A DVT run records no method.
+    const dvt = await h.service.start(spec({ max_iter: 2 }))
+    await h.service.whenIdle()
+    expect((await h.service.get(dvt)).method ?? null).toBeNull()
+  })
+
+  it('gifEvery writes optimization.gif with a frame every N iterations and the last', async () => {
+    const h = await harness()
+    const runId = await h.service.start(spec({ max_iter: LUCID_ITER }, { method: LUCID, gifEvery: GIF_EVERY }))
+    await h.service.whenIdle()
+    const file = path.join(h.dir, runId, GIF_FILE)
+    expect(existsSync(file)).toBe(true)
+    const meta = await sharp(file, { pages: -1 }).metadata()
+    // Frames at ii = 0, 5, 10 (10 is also the last).
+    const expected = [...Array(LUCID_ITER).keys()].filter((ii) => ii % GIF_EVERY === 0 || ii === LUCID_ITER - 1).length
+    expect([meta.format, meta.pages, meta.width, meta.pageHeight]).toEqual(['gif', expected, 64, 64])
+    expect((await h.service.get(runId)).gif?.startsWith('data:image/gif;base64,')).toBe(true)
+    // DVT runs write it too.
+    const dvt = await h.service.start(spec({ max_iter: 7 }, { gifEvery: 3 }))
+    await h.service.whenIdle()
+    expect((await sharp(path.join(h.dir, dvt, GIF_FILE), { pages: -1 }).metadata()).pages).toBe(3)
+  })
+
+  it.each([
+    ['lr', { lr: -1 }],
+    ['param', { param: 'wavelet' }],
+    ['method', { method: 'nonesuch' }],
+    ['objective', { objective: 'nosuchlayer:0 +' }],
+    ['batch_size', { batch_size: 4 }],
+  ])('refuses invalid method params (%s) with BAD_PARAM, creating no run', async (_what, bad) => {
+    const h = await harness()
+    const err = await h.service.start(spec({}, { method: { ...LUCID, ...bad } as RunSpec['method'] })).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'BAD_PARAM' })
+    await h.service.whenIdle()
+    expect(h.events).toEqual([])
+    expect(await readdir(h.dir)).toEqual([])
+  })
+
+  it('a compare group mixing DVT and lucid batches only the DVT runs; the lucid run runs alone', async () => {
+    const h = await harness()
+    const ids = [
+      await h.service.start(spec({ max_iter: 4 }, { compareGroup: 'mix-1' })),
+      await h.service.start(spec({ max_iter: 4 }, { compareGroup: 'mix-1', method: LUCID })),
+      await h.service.start(spec({ max_iter: 4, decay: 0.3 }, { compareGroup: 'mix-1' })),
+    ]
+    await h.service.whenIdle()
+    expect(h.batchSizes).toEqual([2])
+    for (const id of ids) expect(h.done(id)).toMatchObject({ status: 'done', iterations: 4, compareGroup: 'mix-1' })
+    expect((await h.service.get(ids[1])).method?.method).toBe('lucid')
   })
 })

@@ -26,6 +26,7 @@ import {
 } from '../params/param-fields'
 import { useHistoryStore } from './history'
 import { useParamsStore, type StoreError } from './params'
+import type { GeneralParams } from '../../../shared/method-params'
 import { emptyTrace, type RunTrace } from './run'
 import { useUnitsStore } from './units'
 
@@ -77,6 +78,8 @@ export interface CompareColumn {
   preset: string | null
   /** The column's own parameters; the shared ones (SHARED_KEYS) are overridden by `resolved`. */
   params: EditableParams
+  /** A general method's own parameters (a method preset's column), or null for DVT. */
+  method: Partial<GeneralParams> | null
   run: CompareColumnRun
 }
 
@@ -166,7 +169,17 @@ export const useCompareStore = defineStore('compare', () => {
   function presetBase(name: string | null): EditableParams | null {
     if (name === null) return cloneParams(DEFAULT_EDITABLE_PARAMS)
     const preset = paramsStore.presets.find((p) => p.name === name)
-    return preset ? cloneParams({ ...DEFAULT_EDITABLE_PARAMS, ...preset.params } as EditableParams) : null
+    if (!preset) return null
+    const base = cloneParams({ ...DEFAULT_EDITABLE_PARAMS, ...preset.params } as EditableParams)
+    // A method preset's iterations are the run's (as choosing it in the regularizer panel does).
+    if (typeof preset.method?.max_iter === 'number') base.max_iter = clampToField(PARAM_FIELDS.max_iter, preset.method.max_iter)
+    return base
+  }
+
+  /** A copy of preset `name`'s method parameters, or null for a DVT preset (or none). */
+  function presetMethod(name: string | null): Partial<GeneralParams> | null {
+    const m = name === null ? undefined : paramsStore.presets.find((p) => p.name === name)?.method
+    return m ? structuredClone(m) : null
   }
 
   /** Keys (not shared) where a column's parameters differ from its preset's. */
@@ -206,20 +219,20 @@ export const useCompareStore = defineStore('compare', () => {
     return null
   })
 
-  function addColumn(preset: string | null, params: EditableParams): boolean {
+  function addColumn(preset: string | null, params: EditableParams, method: Partial<GeneralParams> | null = null): boolean {
     if (running.value) return false
     if (columns.value.length >= MAX_COMPARE_COLUMNS) {
       error.value = { code: 'BAD_PARAM', message: `At most ${MAX_COMPARE_COLUMNS} settings can be compared; remove one first` }
       return false
     }
-    columns.value.push({ key: nextKey++, preset, params: cloneParams(params), run: idleRun() })
+    columns.value.push({ key: nextKey++, preset, params: cloneParams(params), method: method ? structuredClone(method) : null, run: idleRun() })
     error.value = null
     return true
   }
 
   /** Add a column with the regularizer panel's current settings (and its preset name). */
   function addFromCurrent(): boolean {
-    return addColumn(paramsStore.presetName, paramsStore.values)
+    return addColumn(paramsStore.presetName, paramsStore.values, paramsStore.method)
   }
 
   /** Add a column with preset `name` over DVT's defaults; an unknown name sets `error`. */
@@ -230,7 +243,7 @@ export const useCompareStore = defineStore('compare', () => {
       error.value = { code: 'BAD_PARAM', message: `Unknown preset '${name}' (known: ${known})` }
       return false
     }
-    return addColumn(name, base)
+    return addColumn(name, base, presetMethod(name))
   }
 
   /** Replace the columns with the four Table-1 presets, yosinski-1..4 (nothing changes if one is missing). */
@@ -369,7 +382,9 @@ export const useCompareStore = defineStore('compare', () => {
     if (!layer) throw new Error('internal: specOf without a layer')
     const c = columns.value[index]
     const params: FindParams = { ...resolved.value[index], push_layer: layer.name, push_channel: units.unitIndex }
-    return { params, preset: changedFromPreset(c).length === 0 ? c.preset : null, compareGroup: group }
+    const spec: RunSpec = { params, preset: changedFromPreset(c).length === 0 ? c.preset : null, compareGroup: group }
+    if (c.method) spec.method = { ...c.method }
+    return spec
   }
 
   /**

@@ -3,16 +3,19 @@
  * fetched over the VisApi, and which preset the values came from. Choosing a preset sets the values
  * (preset over DVT's defaults, as the CLI does); editing any value afterwards marks it "modified".
  * Every setter clamps to the field's range, so the state is always a valid request.
- * Shape: `useParamsStore() => { values, presets, presetName, modified, error, loadPresets, applyPreset, setNumber, setLrParam, setLrPolicy, setStartAt, setDirection, setSpatial, reset }`
+ * A method preset (family other than 'dvt') also sets `method`, the general method's own fields (null = DVT);
+ * the unit, rand_seed and max_iter stay in `values` (a method preset's max_iter is copied there).
+ * Shape: `useParamsStore() => { values, method, presets, presetName, modified, error, loadPresets, applyPreset, setNumber, setLrParam, setLrPolicy, setStartAt, setDirection, setSpatial, setMethodField, reset }`
  */
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
 import type { ErrorCode } from '../../../shared/ipc-contract'
 import type { PresetInfo } from '../../../shared/run-types'
+import type { GeneralParams } from '../../../shared/method-params'
 import type { LrPolicy, StartAt } from '../../../shared/dvt-params'
 import { useVisApi } from '../api/vis-api'
 import {
-  clampToField, DEFAULT_EDITABLE_PARAMS, LR_PARAM_DEFAULTS, LR_PARAM_FIELDS, LR_POLICY_KEYS, PARAM_FIELDS,
+  clampToField, DEFAULT_EDITABLE_PARAMS, METHOD_CHOICE_FIELDS, METHOD_FLAG_FIELDS, METHOD_NUMBER_FIELDS, LR_PARAM_DEFAULTS, LR_PARAM_FIELDS, LR_POLICY_KEYS, PARAM_FIELDS,
   type EditableParams, type NumericParamKey,
 } from '../params/param-fields'
 
@@ -40,6 +43,8 @@ export const useParamsStore = defineStore('params', () => {
   const api = useVisApi()
   /** Current parameter values; replaced as a whole on preset/reset, edited only through the setters. */
   const values = ref<EditableParams>(cloneParams(DEFAULT_EDITABLE_PARAMS))
+  /** The general method's own parameters (from a method preset), or null for DVT. */
+  const method = ref<Partial<GeneralParams> | null>(null)
   /** Presets offered by the main process. */
   const presets = shallowRef<PresetInfo[]>([])
   /** Name of the preset the values came from, or null (DVT defaults). */
@@ -70,6 +75,13 @@ export const useParamsStore = defineStore('params', () => {
     const next = cloneParams({ ...DEFAULT_EDITABLE_PARAMS, ...(preset?.params ?? {}) } as EditableParams)
     // The spatial position is about the unit, not the regularizer: keep the user's.
     next.push_spatial = values.value.push_spatial
+    const m = preset?.method ? structuredClone(preset.method) : null
+    if (m) {
+      // The run section's iterations and seed are the method's.
+      if (typeof m.max_iter === 'number') next.max_iter = clampToField(PARAM_FIELDS.max_iter, m.max_iter)
+      if (typeof m.rand_seed === 'number') next.rand_seed = clampToField(PARAM_FIELDS.rand_seed, m.rand_seed)
+    }
+    method.value = m
     values.value = next
     presetName.value = name
     modified.value = false
@@ -140,9 +152,25 @@ export const useParamsStore = defineStore('params', () => {
     values.value.push_spatial = [clamp(pos[0], size?.[0]), clamp(pos[1], size?.[1])]
   }
 
+  /** Set one field of the general method (numbers clamped to their range; unknown keys ignored). */
+  function setMethodField(key: string, value: number | string | boolean): void {
+    if (!method.value) return
+    const numberField = METHOD_NUMBER_FIELDS[key]
+    let v: number | string | boolean
+    if (numberField) v = clampToField(numberField, Number(value))
+    else if (METHOD_CHOICE_FIELDS[key]) {
+      if (!METHOD_CHOICE_FIELDS[key].options.includes(String(value))) return
+      v = String(value)
+    } else if (METHOD_FLAG_FIELDS[key]) v = Boolean(value)
+    else return
+    if ((method.value as Record<string, unknown>)[key] === v) return
+    method.value = { ...method.value, [key]: v }
+    edited()
+  }
+
   return {
-    values, presets, presetName, modified, error,
-    loadPresets, applyPreset, reset, setNumber, setLrParam, setLrPolicy, setStartAt, setDirection, setSpatial,
+    values, method, presets, presetName, modified, error,
+    loadPresets, applyPreset, reset, setMethodField, setNumber, setLrParam, setLrPolicy, setStartAt, setDirection, setSpatial,
   }
 })
 
