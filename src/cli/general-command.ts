@@ -6,17 +6,20 @@
 import { Command, Option } from 'commander'
 import { DeepVisError } from '../engine/errors.ts'
 import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/params.ts'
-import { defaultObjectiveText, optimizeGeneral, optimizeGeneralBatch, resolveGeneralParams } from '../engine/methods/general.ts'
-import { parseObjective, validateObjective } from '../engine/methods/objectives.ts'
-import type { LoadedModel } from '../engine/node/load-model.ts'
+import { defaultObjectiveText, optimizeGeneralBatch, resolveGeneralParams } from '../engine/methods/general.ts'
+import { maskNames, parseObjective, validateObjective, type MaskWeights } from '../engine/methods/objectives.ts'
+import { readArtifacts, type LoadedModel } from '../engine/node/load-model.ts'
+import { decodeNpy } from '../engine/node/npy.ts'
+import type { GeneralIterationEvent } from '../engine/methods/general.ts'
 import { checkCanWrite, renderX, resultPrefix, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
 import sharp from 'sharp'
 import {
-  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, IMAGE_PARAMS, METHOD_PRESETS, PENALTIES, type GeneralParams,
+  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, GENERATOR_FITS, GENERATOR_OUTPUT_RANGES, IMAGE_PARAMS, INIT_IMAGES, METHOD_PRESETS, PENALTIES, type GeneralParams,
 } from '../shared/method-params.ts'
 import { parseInteger, parseNumber } from './parse-values.ts'
-import { CHECK_AUGMENTATIONS, formatQuality, GifFrames, qualityOf } from './run-extras.ts'
+import { CHECK_AUGMENTATIONS, formatQuality, GifFrames, IterationLog, qualityOf } from './run-extras.ts'
 import { loadModelFolder } from '../engine/node/load-model.ts'
 
 /** The methods --method accepts: DVT's loop plus the general ones. */
@@ -44,6 +47,8 @@ const GENERAL_ONLY: Record<string, [string, keyof GeneralParams]> = {
   decayStart: ['--decay-start', 'decay'], decayEnd: ['--decay-end', 'decay_end'], sigmaStart: ['--sigma-start', 'blur_radius'],
   sigmaEnd: ['--sigma-end', 'blur_radius_end'], jitter: ['--jitter', 'jitter_px'], clipEvery: ['--clip-every', 'clip_every'],
   clipSmallNorm: ['--clip-small-norm', 'clip_small_norm_pct'], clipSmallContribution: ['--clip-small-contribution', 'clip_small_contribution_pct'],
+  initImage: ['--init-image', 'init_image'], generator: ['--generator', 'generator'], generatorRange: ['--generator-range', 'generator_range'],
+  codeLower: ['--code-lower', 'code_lower'], codeUpper: ['--code-upper', 'code_upper'], generatorFit: ['--generator-fit', 'generator_fit'],
 }
 /** Shared flags (DVT name) that the general methods read too. */
 const SHARED: Record<string, keyof GeneralParams> = { maxIter: 'max_iter', randSeed: 'rand_seed' }
@@ -63,9 +68,13 @@ export function checkPreset(name: string | undefined): void {
 /** Add the general methods' flags to `optimize`. */
 export function addGeneralOptions(cmd: Command): Command {
   const num = (flag: string) => (v: string): number => parseNumber(flag, v)
+  const codeBound = (flag: string) => (v: string): number | number[] => {
+    const parts = v.split(',').map((t) => parseNumber(flag, t.trim()))
+    return parts.length === 1 ? parts[0] : parts
+  }
   const int = (flag: string) => (v: string): number => parseInteger(flag, v)
   return cmd
-    .addOption(new Option('--method <name>', 'optimization method: dvt (Yosinski et al. 2015, the default), lucid (Olah et al. 2017), dnnbrain (BNUCNL/dnnbrain SynthesisImage), normstep (seed 003: x += lr*g/max|g|) seed004 (act_max: x += lr*g, decay, blur, crops) or cnnpref-gd (KamitaniLab/cnnpref gradient descent); flags below').choices([...METHODS]))
+    .addOption(new Option('--method <name>', 'optimization method: dvt (Yosinski et al. 2015, the default), lucid (Olah et al. 2017), dnnbrain (BNUCNL/dnnbrain SynthesisImage), normstep (seed 003: x += lr*g/max|g|) seed004 (act_max: x += lr*g, decay, blur, crops), cnnpref-gd (KamitaniLab/cnnpref gradient descent) or cnnpref-lbfgs (cnnpref bounded L-BFGS); flags below').choices([...METHODS]))
     .option('--objective <expr>', 'lucid: objective to maximize, e.g. "conv2:3", "conv3:7@8,8", "logits:0 - 0.5*logits:1", "neuron(conv3, 2)", "direction(conv3, [..], 1)" (default: --push-layer:--push-channel)')
     .addOption(new Option('--param <kind>', 'lucid: image parameterization').choices([...IMAGE_PARAMS]))
     .option('--no-decorrelate', 'lucid: optimize in plain RGB instead of the decorrelated colour space')
@@ -94,6 +103,16 @@ export function addGeneralOptions(cmd: Command): Command {
     .option('--clip-every <n>', 'cnnpref-gd: clip every n iterations', int('--clip-every'))
     .option('--clip-small-norm <pct>', 'cnnpref-gd: zero pixels whose RGB norm is below this percentile', num('--clip-small-norm'))
     .option('--clip-small-contribution <pct>', 'cnnpref-gd: zero pixels whose norm of img*g is below this percentile', num('--clip-small-contribution'))
+    .addOption(new Option('--init-image <kind>', 'pixel methods: start from mid-grey or black (cnnpref-lbfgs\'s examples), plus the init noise').choices([...INIT_IMAGES]))
+    .option('--generator <dir>', 'lucid, cnnpref-gd, cnnpref-lbfgs: optimize the input code of this TensorFlow.js generator (code [batch, D] -> image [batch, H, W, 3]) instead of the pixels')
+    .addOption(new Option('--generator-range <range>', 'value range of the generator\'s output image').choices([...GENERATOR_OUTPUT_RANGES]))
+    .option('--code-lower <v>', 'lower bound of the generator code: one number, or one per dimension separated by commas (default 0)', codeBound('--code-lower'))
+    .option('--code-upper <v>', 'upper bound of the generator code, as --code-lower (default 100)', codeBound('--code-upper'))
+    .addOption(new Option('--generator-fit <fit>', 'fit of the generator image to the classifier input: centre crop when large enough else resize (auto), or forced').choices([...GENERATOR_FITS]))
+    .option('--mask <file>', 'general methods: maximize sum(w * a) over --push-layer with per-unit weights from a .npy of the layer\'s shape (H x W x C, or C: weights of the channel means); same as --objective "mask(layer, \'file\')"')
+    .option('--print-every <n>', 'general methods: print the loss (activation, penalty) every n iterations to stdout', int('--print-every'))
+    .option('--save-every <n>', 'general methods: write <prefix>iter_<ii>.png (the image plus the mean) every n iterations', int('--save-every'))
+    .option('--check-flip', 'with --check-model: flip half of the views left-right (off by default: flips change orientation classes)')
     .option('--grid-channels <list>', 'general methods: optimize each channel of the list (e.g. 0-15 or 0,3,7) of --push-layer and write <prefix><layer>_grid.png of their best images')
     .option('--gif-every <n>', 'every method: write <prefix>optimization.gif with one frame every n iterations', int('--gif-every'))
     .option('--check-model <dir>', `every method: score the best image for the target class with a second model (${CHECK_AUGMENTATIONS} seeded views; same classes)`)
@@ -111,7 +130,9 @@ export function methodOf(cmd: Command): (typeof METHODS)[number] {
   }
   const given = (key: string): boolean => cmd.getOptionValueSource(key) === 'cli'
   if (method === 'dvt') {
-    if (given('gridChannels')) throw new DeepVisError('BAD_PARAM', '--grid-channels applies to the general methods only (e.g. --method normstep)')
+    for (const [key, flag] of [['gridChannels', '--grid-channels'], ['mask', '--mask'], ['printEvery', '--print-every'], ['saveEvery', '--save-every']] as const) {
+      if (given(key)) throw new DeepVisError('BAD_PARAM', `${flag} applies to the general methods only (e.g. --method normstep)`)
+    }
     for (const [key, [flag]] of Object.entries(GENERAL_ONLY)) {
       if (given(key)) throw new DeepVisError('BAD_PARAM', `${flag} applies to the general methods only (--method lucid, dnnbrain, normstep; this run uses DVT's method)`)
     }
@@ -132,8 +153,14 @@ export function generalParamsFrom(cmd: Command, loaded: LoadedModel): GeneralPar
   for (const [key, [, field]] of Object.entries(GENERAL_ONLY)) if (given(key)) (explicit as Record<string, unknown>)[field] = opts[key]
   for (const [key, field] of Object.entries(SHARED)) if (given(key)) (explicit as Record<string, unknown>)[field] = opts[key]
   if (given('method')) explicit.method = opts.method as GeneralParams['method']
+  if (given('generator')) explicit.param = 'generator'
   const params: GeneralParams = { ...DEFAULT_GENERAL_PARAMS, ...preset, ...explicit }
-  if (!params.objective) {
+  if (opts.mask !== undefined) {
+    if (given('objective')) throw new DeepVisError('BAD_PARAM', '--mask and --objective both name the target: give one (or write mask(layer, \'file\') in --objective)')
+    const names = loaded.model.layerNames
+    const layer = (opts.pushLayer as string | undefined) ?? loaded.defaults.push_layer ?? names[names.length - 1]
+    params.objective = `mask(${JSON.stringify(layer)}, ${JSON.stringify(opts.mask as string)})`
+  } else if (!params.objective) {
     const names = loaded.model.layerNames
     const layer = (opts.pushLayer as string | undefined) ?? loaded.defaults.push_layer ?? names[names.length - 1]
     const channel = (opts.pushChannel as number | undefined) ?? loaded.defaults.push_channel ?? 0
@@ -144,14 +171,41 @@ export function generalParamsFrom(cmd: Command, loaded: LoadedModel): GeneralPar
   return params
 }
 
+/** The per-unit weights of every mask the objective names, read from .npy files (shape as stored: H x W x C or C). */
+export function readMasks(objective: string): Record<string, MaskWeights> {
+  const out: Record<string, MaskWeights> = {}
+  for (const name of maskNames(objective)) {
+    let bytes: Uint8Array
+    try {
+      bytes = readFileSync(name)
+    } catch (err) {
+      throw new DeepVisError('BAD_PARAM', `cannot read mask file '${name}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+    out[name] = decodeNpy(bytes)
+  }
+  return out
+}
+
+/** Reads a generator's model.json (a folder holding it, or the file itself) and its weight shards. */
+export async function readGeneratorArtifacts(dir: string): Promise<ReturnType<typeof readArtifacts> extends Promise<infer T> ? T : never> {
+  let file = dir
+  try {
+    if (statSync(dir).isDirectory()) file = path.join(dir, 'model.json')
+  } catch {
+    throw new DeepVisError('BAD_MODEL', `generator folder '${dir}' does not exist`)
+  }
+  return readArtifacts(file)
+}
+
 const fmt = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(3))
 
 /** The DVT-style params the output template sees (the objective's first unit, seed, iterations), before the run. */
 function templateParams(params: GeneralParams): FindParams {
-  const leaf = parseObjective(params.objective).leaves[0].leaf
+  const placeholder = { data: new Float32Array(1), shape: [1] }
+  const leaf = parseObjective(params.objective, { masks: Object.fromEntries(maskNames(params.objective).map((m) => [m, placeholder])) }).leaves[0].leaf
   return {
     ...DEFAULT_PARAMS, start_at: 'mean', rand_seed: params.rand_seed, push_layer: leaf.layer,
-    push_channel: leaf.kind === 'direction' ? 0 : leaf.channel, push_spatial: leaf.kind === 'neuron' ? leaf.spatial : null,
+    push_channel: leaf.kind === 'direction' || leaf.kind === 'mask' ? 0 : leaf.channel, push_spatial: leaf.kind === 'neuron' ? leaf.spatial : null,
     lr_policy: 'constant', lr_params: { lr: params.lr }, max_iter: params.max_iter,
   }
 }
@@ -169,23 +223,28 @@ export async function runGeneral(
   const prefixes = Array.from({ length: params.batch_size }, (_, i) => (params.batch_size > 1 ? `${base}img${i}_` : base))
   for (const p of prefixes) checkCanWrite(p, Boolean(opts.brave))
   const size: [number, number] = [loaded.inputSpec.height, loaded.inputSpec.width]
-  await validateObjective(parseObjective(params.objective), (l) => loaded.model.layerInfo(l, size))
+  const masks = readMasks(params.objective)
+  await validateObjective(parseObjective(params.objective, { masks }), (l) => loaded.model.layerInfo(l, size))
   if (params.diversity > 0 && params.diversity_layer) await loaded.model.layerInfo(params.diversity_layer, size)
   const gif = opts.gifEvery !== undefined ? new GifFrames(opts.gifEvery as number, loaded.inputSpec) : null
+  const log = new IterationLog({ printEvery: opts.printEvery as number | undefined, saveEvery: opts.saveEvery as number | undefined, prefixes, spec: loaded.inputSpec, stdout: io.stdout })
   const checkModel = opts.checkModel ? await loadModelFolder(opts.checkModel as string) : undefined
   io.stderr(`deepvis: ${loaded.name} on ${backend.name} (${backend.detail}); ${params.method}: maximizing ${params.objective}, ${params.max_iter} iterations, ${params.batch_size} image(s)\n`)
   try {
     const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, params, {
-      backend: backend.name, signal: io.signal, onIteration: gif ? (e) => gif.onIteration(e) : undefined,
+      backend: backend.name, signal: io.signal, masks, readGenerator: readGeneratorArtifacts,
+      onIteration: async (e: GeneralIterationEvent) => { await gif?.onIteration(e); await log.onIteration(e) },
     })
     const qualities = []
-    for (const r of results) qualities.push(await qualityOf(loaded.model, loaded.inputSpec, r, { check: checkModel, seed: params.rand_seed }))
-    return await writeGeneral(results, qualities, gif, prefixes, cmd, io, loaded, backend)
+    for (const r of results) qualities.push(await qualityOf(loaded.model, loaded.inputSpec, r, { check: checkModel, seed: params.rand_seed, flip: Boolean(opts.checkFlip) }))
+    return await writeGeneral(results, qualities, gif, log, prefixes, cmd, io, loaded, backend)
   } finally {
     checkModel?.model.dispose()
   }
 }
 
+/** Channels of a grid optimized together in one batch. */
+const GRID_BATCH = 16
 /** Largest number of channels in a grid. */
 const MAX_GRID = 256
 
@@ -220,7 +279,7 @@ export function composeGrid(tiles: Uint8Array[], h: number, w: number, cols: num
   return { rgb, width, height }
 }
 
-/** --grid-channels: one general run per channel of --push-layer (each saved as usual), then the grid of their best images. */
+/** --grid-channels: the channels of --push-layer optimized in batches of GRID_BATCH, one objective per image (each result saved as usual), then the grid of their best images. */
 async function runGrid(
   cmd: Command, io: { stdout: (t: string) => void; stderr: (t: string) => void; signal?: AbortSignal },
   loaded: LoadedModel, backend: { name: string; detail: string },
@@ -240,13 +299,20 @@ async function runGrid(
   for (const p of all) await validateObjective(parseObjective(p.objective), (l) => loaded.model.layerInfo(l, size))
   io.stderr(`deepvis: ${loaded.name} on ${backend.name}; ${base.method}: grid of ${channels.length} channels of ${layer}, ${base.max_iter} iterations each\n`)
   const tiles: Uint8Array[] = []
-  for (const [i, p] of all.entries()) {
-    const r = await optimizeGeneral(loaded.model, loaded.inputSpec, p, { backend: backend.name, signal: io.signal })
-    const q = await qualityOf(loaded.model, loaded.inputSpec, r, { seed: p.rand_seed })
-    await saveResults(r, prefixes[i], { brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig), quality: { ...q } })
-    tiles.push(renderX(r.best!.x, loaded.inputSpec))
-    io.stdout(`channel ${channels[i]}: best ${fmt(r.best!.obj)} at ii ${r.best!.ii}; ${formatQuality(q)}\n`)
-    if (r.interrupted) return 130
+  // One batch per GRID_BATCH channels, each image with its own channel objective (one forward/backward per step for the chunk).
+  for (let start = 0; start < all.length; start += GRID_BATCH) {
+    const chunk = all.slice(start, start + GRID_BATCH)
+    const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, { ...chunk[0], batch_size: chunk.length }, {
+      backend: backend.name, signal: io.signal, objectives: chunk.map((p) => p.objective),
+    })
+    for (const [k, r] of results.entries()) {
+      const i = start + k
+      const q = await qualityOf(loaded.model, loaded.inputSpec, r, { seed: all[i].rand_seed })
+      await saveResults(r, prefixes[i], { brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig), quality: { ...q } })
+      tiles.push(renderX(r.best!.x, loaded.inputSpec))
+      io.stdout(`channel ${channels[i]}: best ${fmt(r.best!.obj)} at ii ${r.best!.ii}; ${formatQuality(q)}\n`)
+    }
+    if (results[0].interrupted) return 130
   }
   const cols = Math.ceil(Math.sqrt(tiles.length))
   const g = composeGrid(tiles, size[0], size[1], cols)
@@ -257,7 +323,7 @@ async function runGrid(
 }
 
 async function writeGeneral(
-  results: Awaited<ReturnType<typeof optimizeGeneralBatch>>, qualities: Awaited<ReturnType<typeof qualityOf>>[], gif: GifFrames | null,
+  results: Awaited<ReturnType<typeof optimizeGeneralBatch>>, qualities: Awaited<ReturnType<typeof qualityOf>>[], gif: GifFrames | null, log: IterationLog | null,
   prefixes: string[], cmd: Command, io: { stdout: (t: string) => void }, loaded: LoadedModel, backend: { name: string; detail: string },
 ): Promise<number> {
   const opts = cmd.opts()
@@ -275,6 +341,6 @@ async function writeGeneral(
     io.stdout(`image ${i}: ${r.method!.objective}${label}: obj ${fmt(r.series.obj[0])} -> best ${fmt(r.best!.obj)} at ii ${r.best!.ii}, last ${fmt(r.last!.obj)}; ${r.majority ? `majority at ii ${r.majority.ii}` : 'majority not reached (or not a single unit)'}\n`)
     io.stdout(`image ${i}: ${formatQuality(qualities[i])}\n`)
   }
-  io.stdout(`wrote ${written.length} files: ${prefixes.map((p) => `${p}*`).join(' ')}\n`)
+  io.stdout(`wrote ${written.length + (log?.written.length ?? 0)} files: ${prefixes.map((p) => `${p}*`).join(' ')}\n`)
   return results[0].interrupted ? 130 : 0
 }

@@ -139,7 +139,7 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
         if (gif) await gif.onIteration(e)
       },
     }).finally(() => bar?.stop())
-    const quality = await qualityOf(loaded.model, spec, result, { check: checkModel, seed: params.rand_seed }).finally(() => checkModel?.model.dispose())
+    const quality = await qualityOf(loaded.model, spec, result, { check: checkModel, seed: params.rand_seed, flip: Boolean(opts.checkFlip) }).finally(() => checkModel?.model.dispose())
     const files = await saveResults(result, prefix, {
       brave: Boolean(opts.brave),
       skipbig: Boolean(opts.skipbig),

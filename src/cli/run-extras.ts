@@ -3,7 +3,9 @@
  * optimization, recorded through the loops' onIteration hook, and the quality readouts of a result
  * (the target's activation and rank in its layer, the spectrum slope of the best image, and optionally a
  * second model's held-out score for the target class), stored in info.json under `quality`.
+ * Also dnnbrain's progress outputs for every general method: the loss printed and the image saved every N iterations.
  * Shape: `new GifFrames(every, spec)` → `.onIteration(event)`, `await .encode(imageIndex)`;
+ *   `new IterationLog({printEvery, saveEvery, prefixes, spec, stdout})` → `await .onIteration(event)`;
  *   `await qualityOf(model, spec, result, {check?, seed}) => Quality`; `formatQuality(q) => string`.
  */
 import * as tf from '@tensorflow/tfjs'
@@ -14,7 +16,10 @@ import type { VisModel } from '../engine/model/vis-model.ts'
 import type { OptimizeResult } from '../engine/result.ts'
 import { activationRank, heldOutScore, spectrumSlope } from '../engine/methods/quality.ts'
 import { encodeGif } from '../engine/node/gif.ts'
-import { renderX, renderXpm } from '../engine/node/save-results.ts'
+import { renderX, renderXpm, writeFileAtomic } from '../engine/node/save-results.ts'
+import sharp from 'sharp'
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
 import type { LoadedModel } from '../engine/node/load-model.ts'
 
 /** Number of seeded augmentations of the held-out score (the spec's §D metric 1). */
@@ -61,6 +66,56 @@ export class GifFrames {
   }
 }
 
+/** Options of {@link IterationLog}. */
+export interface IterationLogOptions {
+  /** Print the loss every this many iterations (ii % n == 0); undefined = never. */
+  printEvery?: number
+  /** Write `<prefix>iter_<ii>.png` (the image plus the mean) every this many iterations; undefined = never. */
+  saveEvery?: number
+  /** Output prefix of each image of the batch. */
+  prefixes: string[]
+  spec: InputSpec
+  stdout: (text: string) => void
+}
+
+/** Width of the zero-padded iteration number in `iter_<ii>.png`. */
+const ITER_DIGITS = 4
+
+/**
+ * dnnbrain's progress outputs (save_step / print of activ_loss and regular_loss), for every general method:
+ * at ii % printEvery == 0 a line `ii <ii> [image <i>] activation <obj> penalty <p> loss <-obj + p>`, and at
+ * ii % saveEvery == 0 the image as `<prefix>iter_<ii, 4 digits>.png`.
+ */
+export class IterationLog {
+  /** Files written so far. */
+  readonly written: string[] = []
+
+  constructor(private readonly opts: IterationLogOptions) {
+    for (const [flag, v] of [['--print-every', opts.printEvery], ['--save-every', opts.saveEvery]] as const) {
+      check(v === undefined || (Number.isInteger(v) && v >= 1), () => `${flag} must be a positive integer; got ${v}`)
+    }
+  }
+
+  /** Pass to the general loop's onIteration. */
+  async onIteration(e: FrameEvent & { obj: number; penalty?: number }): Promise<void> {
+    const { printEvery, saveEvery, prefixes, spec, stdout } = this.opts
+    const i = e.imageIndex ?? 0
+    if (printEvery !== undefined && e.ii % printEvery === 0) {
+      const pen = e.penalty ?? 0
+      const who = prefixes.length > 1 ? ` image ${i}` : ''
+      stdout(`ii ${e.ii}${who}: activation ${fmt(e.obj)}, penalty ${fmt(pen)}, loss ${fmt(-e.obj + pen)}\n`)
+    }
+    if (saveEvery !== undefined && e.ii % saveEvery === 0) {
+      const file = `${prefixes[i]}iter_${String(e.ii).padStart(ITER_DIGITS, '0')}.png`
+      const rgb = renderXpm(await e.image(), spec)
+      const png = await sharp(Buffer.from(rgb), { raw: { width: spec.width, height: spec.height, channels: 3 } }).png().toBuffer()
+      await mkdir(path.dirname(file), { recursive: true })
+      await writeFileAtomic(file, png)
+      this.written.push(file)
+    }
+  }
+}
+
 export interface HeldOut {
   model: string
   probability: number
@@ -102,7 +157,7 @@ function netInputOf(pixels: tf.Tensor4D, spec: InputSpec): tf.Tensor4D {
  * classifies the same classes (same unit count as the target layer, which must be that model's class layer).
  */
 export async function qualityOf(
-  model: VisModel, spec: InputSpec, result: OptimizeResult, opts: { check?: LoadedModel; seed?: number } = {},
+  model: VisModel, spec: InputSpec, result: OptimizeResult, opts: { check?: LoadedModel; seed?: number; flip?: boolean } = {},
 ): Promise<Quality> {
   const snap = result.best ?? result.last
   check(snap !== null, () => 'the result has no image to assess')
@@ -124,12 +179,12 @@ export async function qualityOf(
   }
   const slope = spectrumSlope({ data: renderXpm(snap!.x, spec), width: spec.width, height: spec.height, channels: 3 })
   let heldOut: HeldOut | null = null
-  if (opts.check) heldOut = await heldOutOf(opts.check, spec, snap!.x, t.channel, t.layerShape, opts.seed ?? 0)
+  if (opts.check) heldOut = await heldOutOf(opts.check, spec, snap!.x, t.channel, t.layerShape, opts.seed ?? 0, opts.flip ?? false)
   return { activation: r.value, rank: r.rank, of: r.of, spectrum_slope: Number.isFinite(slope) ? slope : null, held_out: heldOut }
 }
 
 /** The check model's held-out score of the image for `target` (its last layer must have as many units as the target layer). */
-async function heldOutOf(other: LoadedModel, spec: InputSpec, x: Float32Array, target: number, targetShape: number[], seed: number): Promise<HeldOut> {
+async function heldOutOf(other: LoadedModel, spec: InputSpec, x: Float32Array, target: number, targetShape: number[], seed: number, flip: boolean): Promise<HeldOut> {
   const names = other.model.layerNames
   const last = names[names.length - 1]
   const os = other.inputSpec
@@ -149,7 +204,7 @@ async function heldOutOf(other: LoadedModel, spec: InputSpec, x: Float32Array, t
       const sums = tf.sum(out, 1)
       const isProb = tf.all(tf.greaterEqual(out, 0)).dataSync()[0] === 1 && tf.max(tf.abs(tf.sub(sums, 1))).dataSync()[0] < PROB_SUM_TOLERANCE
       return isProb ? out : tf.softmax(out)
-    }), { augmentations: CHECK_AUGMENTATIONS, seed, topK: CHECK_TOP_K })
+    }), { augmentations: CHECK_AUGMENTATIONS, seed, topK: CHECK_TOP_K, flip })
     return { model: other.modelJsonPath, probability: s.probability, rank: s.rank, in_top_k: s.inTopK, views: s.views }
   } finally {
     rgb.dispose()

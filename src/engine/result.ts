@@ -38,6 +38,10 @@ export interface MethodRecord {
   /** Index of this image in its batch, and the batch size. */
   image_index: number
   batch_size: number
+  /** cnnpref-lbfgs: why L-BFGS stopped, its iterations and function evaluations (one forward/backward each). */
+  lbfgs?: { stop: string; iterations: number; evaluations: number }
+  /** param 'generator': the generator code after the run (the last step's, within the code bounds). */
+  code?: number[]
 }
 
 export interface OptimizeResult {
@@ -56,6 +60,10 @@ export interface OptimizeResult {
   series: {
     ii: number[]; obj: number[]; idxmax: [number, number, number][]; ismax: boolean[]
     norm: number[]; dist: number[]; std: number[]; lr: number[]; wall_ms: number[]
+    /** cnnpref-gd: the scheduled momentum, decay and blur sigma of each iteration's step (the general methods only). */
+    momentum?: number[]; decay?: number[]; blur_sigma?: number[]
+    /** dnnbrain with a penalty: penalty_weight * R(image) of each recorded image (obj is the activation term). */
+    penalty?: number[]
   }
   /** True when the run was stopped before max_iter by an abort signal. */
   interrupted: boolean

@@ -6,10 +6,11 @@
  */
 
 /** lucid (FFT/pixel param + Adam); dnnbrain (pixel image, Adam, penalty, blur, Fourier gradient smoothing); normstep (seed 003: x += lr * g / max|g|). */
-export const GENERAL_METHODS = ['lucid', 'dnnbrain', 'normstep', 'seed004', 'cnnpref-gd'] as const
+export const GENERAL_METHODS = ['lucid', 'dnnbrain', 'normstep', 'seed004', 'cnnpref-gd', 'cnnpref-lbfgs'] as const
 export type GeneralMethod = (typeof GENERAL_METHODS)[number]
 
-export const IMAGE_PARAMS = ['fft', 'pixel'] as const
+/** fft / pixel: lucid's image parameterizations; generator: the bounded input code of a user generator model (lucid, cnnpref-gd, cnnpref-lbfgs). */
+export const IMAGE_PARAMS = ['fft', 'pixel', 'generator'] as const
 export type ImageParamKind = (typeof IMAGE_PARAMS)[number]
 
 export const GENERAL_OPTIMIZERS = ['adam'] as const
@@ -33,6 +34,18 @@ export interface TransformSpec {
 export const PENALTIES = ['none', 'tv', 'l1', 'l2'] as const
 export type PenaltyKind = (typeof PENALTIES)[number]
 
+/** Initial image of the pixel methods: mid-grey or black (cnnpref's L-BFGS examples), plus N(0, init_sd²) noise. */
+export const INIT_IMAGES = ['grey', 'black'] as const
+export type InitImage = (typeof INIT_IMAGES)[number]
+
+/** Value range of a generator's output image. */
+export const GENERATOR_OUTPUT_RANGES = ['0,1', '-1,1', '0,255'] as const
+export type GeneratorOutputRange = (typeof GENERATOR_OUTPUT_RANGES)[number]
+
+/** How a generator's image is fitted to the classifier's input: centre crop when large enough else resize (auto), or forced. */
+export const GENERATOR_FITS = ['auto', 'crop', 'resize'] as const
+export type GeneratorFit = (typeof GENERATOR_FITS)[number]
+
 export type TransformsChoice = 'standard' | 'none' | TransformSpec
 
 export interface GeneralParams {
@@ -41,18 +54,31 @@ export interface GeneralParams {
    * SynthesisImage: pixel image in [0, 1], Adam, penalty, Gaussian blur, Fourier gradient smoothing);
    * 'normstep' (seed 003's VGG16 blog ascent: x += lr * g / max|g|, lr in 0..255 pixel units);
    * 'seed004' (Nguyen-Hoa/Activation-Maximization act_max: x += lr * g, then decay, blur every N, norm crop, contribution crop);
-   * 'cnnpref-gd' (KamitaniLab/cnnpref prefer_img_gd: jitter, g / mean|g|, momentum, lr/momentum/decay/sigma schedules, clips every N).
+   * 'cnnpref-gd' (KamitaniLab/cnnpref prefer_img_gd: jitter, g / mean|g|, momentum, lr/momentum/decay/sigma schedules, clips every N);
+   * 'cnnpref-lbfgs' (prefer_img_lbfgs: bounded L-BFGS on the pixels, or on the generator code, no regularization).
    */
   method: GeneralMethod
   /**
    * Objective expression, maximized: `layer:channel` (channel mean), `layer:channel@y,x` (neuron),
-   * `neuron(layer, c[, y, x])`, `channel(layer, c)`, `direction(layer, [v...][, cossim_pow])`, combined
+   * `neuron(layer, c[, y, x])`, `channel(layer, c)`, `max(layer:c)` (spatial max of the channel),
+   * `mask(layer, 'file.npy')` (Σ w·a, per-unit weights read by the host), `direction(layer, [v...][, cossim_pow])`, combined
    * with `+`, `-`, `number *` and parentheses. Empty = the model's default unit (channel for conv layers,
    * neuron for dense layers).
    */
   objective: string
-  /** Image parameterization: lucid's Fourier basis with 1/f scaling, or plain pixels. */
+  /** Image parameterization: lucid's Fourier basis with 1/f scaling, plain pixels, or a generator's code ('generator': lucid, cnnpref-gd, cnnpref-lbfgs). */
   param: ImageParamKind
+  /** param 'generator': folder of the generator's TensorFlow.js model.json (maps a code [batch, D] to an image [batch, H, W, 3]). */
+  generator: string
+  /** param 'generator': value range of the generator's output. */
+  generator_range: GeneratorOutputRange
+  /** param 'generator': lower / upper bound of the code, one number for every dimension or one per dimension (cnnpref: 0, 100). */
+  code_lower: number | number[]
+  code_upper: number | number[]
+  /** param 'generator': fit of the generator's image to the classifier's input size. */
+  generator_fit: GeneratorFit
+  /** Pixel methods (dnnbrain, normstep, seed004, cnnpref-gd, cnnpref-lbfgs): initial image, grey or black (plus init_sd noise). */
+  init_image: InitImage
   /** Decorrelated colour space (lucid's ImageNet colour-correlation square root). */
   decorrelate: boolean
   /** Exponent of the 1/f spectrum scaling of the FFT parameterization. */
@@ -115,6 +141,12 @@ export const DEFAULT_GENERAL_PARAMS: GeneralParams = {
   method: 'lucid',
   objective: '',
   param: 'fft',
+  generator: '',
+  generator_range: '0,1',
+  code_lower: 0,
+  code_upper: 100,
+  generator_fit: 'auto',
+  init_image: 'grey',
   decorrelate: true,
   fft_decay: 1,
   init_sd: 0.01,
@@ -146,6 +178,25 @@ export const DEFAULT_GENERAL_PARAMS: GeneralParams = {
   clip_small_contribution_pct: 0,
 }
 
+/**
+ * torchvision's ImageNet Normalize std (RGB): seed004's and dnnbrain's PyTorch models take z = (rgb - mean) / std
+ * with rgb in [0, 1], while our pixel methods step on rgb itself. A step Δz is a step std·Δz on rgb, a gradient
+ * d/dz is std·d/drgb, and a penalty summed over z is the rgb penalty divided by std; the presets convert with the
+ * channel average.
+ */
+export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225]
+/** Mean of IMAGENET_STD (0.226): one normalized unit in [0, 1] rgb units. */
+export const IMAGENET_STD_MEAN = IMAGENET_STD.reduce((a, b) => a + b, 0) / IMAGENET_STD.length
+/** Mean of IMAGENET_STD² (0.0511): z += α dA/dz is rgb += α std² dA/drgb. */
+export const IMAGENET_VARIANCE_MEAN = IMAGENET_STD.reduce((a, b) => a + b * b, 0) / IMAGENET_STD.length
+/** dnnbrain's published Adam lr and regular_lambda (@0569f86), in its normalized input space. */
+const DNNBRAIN_LR = 0.1
+const DNNBRAIN_LAMBDA = 1
+/** seed004's README alpha, in its normalized input space. */
+const SEED004_ALPHA = 100
+/** Round a converted preset value to 2 decimals (readable in the app's fields). */
+const round2 = (v: number): number => Math.round(v * 100) / 100
+
 export interface MethodPreset {
   description: string
   params: Partial<GeneralParams>
@@ -158,19 +209,27 @@ export const METHOD_PRESETS: Record<string, MethodPreset> = {
     params: { ...DEFAULT_GENERAL_PARAMS },
   },
   dnnbrain: {
-    description: "BNUCNL/dnnbrain SynthesisImage, older documented API (@0569f86): regular_lambda 1 with TV, GB_radius 0.875, factor 0.5; Adam lr 0.1, 150 iterations (lr and n_iter are our choice: the spec gives none)",
-    params: { method: 'dnnbrain', penalty: 'tv', penalty_weight: 1, blur_radius: 0.875, smooth_factor: 0.5, lr: 0.1, max_iter: 150, transforms: 'none', relu_override_steps: 0 },
+    description: `BNUCNL/dnnbrain SynthesisImage, older documented API (@0569f86): regular_lambda 1 with TV, GB_radius 0.875, factor 0.5, Adam lr 0.1, 150 iterations (lr and n_iter are our choice: the spec gives none), applied to our [0, 1] rgb image. dnnbrain optimizes the normalized input z = (rgb - mean) / std, where the same steps and balance would be lr 0.1 x std = ${(DNNBRAIN_LR * IMAGENET_STD_MEAN).toFixed(4)} and weight 1 / std = ${(DNNBRAIN_LAMBDA / IMAGENET_STD_MEAN).toFixed(2)} on rgb; but with our one Adam for the run (dnnbrain re-creates Adam every step, i.e. sign steps, so the activation decides wherever the TV signs cancel) that converted setting stalls on GoogLeNet (flamingo, 60 steps: best -1.1, rank 763, flat noise), while the published numbers on rgb give a small flamingo (best 17.9, rank 1), so the preset keeps them. For a full image use the source-space lr with a weaker TV: --lr ${(DNNBRAIN_LR * IMAGENET_STD_MEAN).toFixed(4)} --penalty-weight ${(0.01 / IMAGENET_STD_MEAN).toFixed(4)} (regular_lambda 0.01 in z): flamingos over the whole image, best 116, rank 1`,
+    params: { method: 'dnnbrain', penalty: 'tv', penalty_weight: DNNBRAIN_LAMBDA, blur_radius: 0.875, smooth_factor: 0.5, lr: DNNBRAIN_LR, max_iter: 150, transforms: 'none', relu_override_steps: 0 },
   },
   seed004: {
-    description: 'seed 004 (Nguyen-Hoa/Activation-Maximization act_max, README example): 100 steps, alpha 100 (our lr, on the [0, 1] image), L2 decay 0.1, blur sigma 1 every 4, norm crop and contribution crop at the 30th percentile',
-    params: { method: 'seed004', lr: 100, max_iter: 100, decay: 0.1, blur_radius: 1, blur_every: 4, norm_crop_pct: 30, contrib_crop_pct: 30, transforms: 'none', relu_override_steps: 0 },
+    description: `seed 004 (Nguyen-Hoa/Activation-Maximization act_max, README example): 100 steps, alpha 100, L2 decay 0.1, blur sigma 1 every 4, norm crop and contribution crop at the 30th percentile. act_max steps on the ImageNet-normalized input z (z += alpha dA/dz); on our [0, 1] rgb image that is rgb += alpha std² dA/drgb, so our lr is alpha x ${IMAGENET_VARIANCE_MEAN.toFixed(4)} = ${(SEED004_ALPHA * IMAGENET_VARIANCE_MEAN).toFixed(2)} (alpha 100 applied to rgb directly blows the image up to saturated noise: GoogLeNet flamingo, 60 steps, best 3.3, rank 67; converted: best 12.3, rank 1, still speckled by the 30% crops, as the method has no smoothness prior but the blur every 4)`,
+    params: { method: 'seed004', lr: round2(SEED004_ALPHA * IMAGENET_VARIANCE_MEAN), max_iter: 100, decay: 0.1, blur_radius: 1, blur_every: 4, norm_crop_pct: 30, contrib_crop_pct: 30, transforms: 'none', relu_override_steps: 0 },
   },
   'cnnpref-gd': {
     description: "KamitaniLab/cnnpref prefer_img_gd example settings for higher layers: 200 iterations, lr 1 -> 1e-10 (our end: 0), momentum 0.001, decay 0.001, sigma 2.5 -> 0.5, jitter 32, clip_small_norm and clip_small_contribution every step at 5%",
     params: { method: 'cnnpref-gd', max_iter: 200, lr: 1, lr_end: 0, momentum: 0.001, momentum_end: 0.001, decay: 0.001, decay_end: 0.001, blur_radius: 2.5, blur_radius_end: 0.5, jitter_px: 32, clip_every: 1, clip_small_norm_pct: 5, clip_small_contribution_pct: 5, transforms: 'none', relu_override_steps: 0 },
   },
+  'cnnpref-lbfgs': {
+    description: "KamitaniLab/cnnpref prefer_img_lbfgs example (example/generate_preferred_image_lbfgs__for_higher_layer.py): scipy L-BFGS-B on the pixels bounded to the valid range [-mean, 255 - mean], maxiter 500, from a black image (zeros -> -mean), no regularization. feature_weight 10 is not applied: L-BFGS is invariant to the objective's scale except for scipy's absolute gtol (write '10 * layer:c' to match it exactly). Unregularized, so the image is high-frequency patterns on a dark ground, as the original's",
+    params: { method: 'cnnpref-lbfgs', max_iter: 500, init_image: 'black', init_sd: 0, transforms: 'none', relu_override_steps: 0 },
+  },
+  'cnnpref-dgn-gd': {
+    description: "KamitaniLab/cnnpref prefer_img_dgn_gd defaults: gradient descent on a generator's code (give --generator DIR), code lr 2 -> 1e-10 (our end: 0), momentum 0.9, decay 0.01, code bounds 0..100, initial code relu(N(0, 1)) * 10, 200 iterations",
+    params: { method: 'cnnpref-gd', param: 'generator', max_iter: 200, lr: 2, lr_end: 0, momentum: 0.9, momentum_end: 0.9, decay: 0.01, decay_end: 0.01, code_lower: 0, code_upper: 100, transforms: 'none', relu_override_steps: 0 },
+  },
   normstep: {
-    description: 'seed 003 (VGG16 filter-visualization blog): x += step * g / max|g| on the channel mean, step 2 (pixels), 150 iterations, no regularization',
+    description: 'seed 003 (VGG16 filter-visualization blog): x += step * g / max|g| on the channel mean, step 2 (pixels), 150 iterations, no regularization (the blog VGG16 takes 0..255 pixels minus the mean, as our pixel units: the step means the same); unregularized, the image is high-frequency noise with small parts of the class',
     params: { method: 'normstep', lr: 2, max_iter: 150, transforms: 'none', relu_override_steps: 0 },
   },
 }

@@ -16,6 +16,12 @@
  * argmax of the blob lies in channel c; for a dense layer, the argmax is c. Otherwise ismax is false.
  * Random choices: the initial parameters and then every transform draw, in that order, from one
  * MT19937 seeded with rand_seed (recorded in the result as rng, plus the method params in `method`).
+ * cnnpref-lbfgs drives the iterations itself: bounded L-BFGS (lbfgs.ts) on the pixels (RGB 0..255, i.e. DVT's
+ * [-mean, 255 - mean]) or on a generator's code; ii 0 is the start and ii k the k-th accepted iterate.
+ * param 'generator' (lucid, cnnpref-gd = cnnpref's DGN-GD, cnnpref-lbfgs): the variable is the code of a user
+ * generator (generator-param.ts), read through opts.readGenerator, clamped to its bounds after every step.
+ * opts.objectives gives each image of the batch its own objective (a grid of channels in one batch).
+ * The series also carry cnnpref-gd's scheduled momentum / decay / blur_sigma and dnnbrain's penalty per iteration.
  * Every tensor of a step is freed in the step (tf.tidy); the variables and Adam's slots are disposed at the end.
  * Shapes: `resolveGeneralParams(partial) => GeneralParams`;
  *   `await optimizeGeneralBatch(model, spec, params, opts) => OptimizeResult[]` (one per image);
@@ -31,16 +37,18 @@ import { channelSwapToRgb, type InputSpec } from '../model/input-spec.ts'
 import type { LayerInfo, VisModel } from '../model/vis-model.ts'
 import type { ImageSnapshot, OptimizeResult, TargetInfo } from '../result.ts'
 import {
-  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, GENERAL_OPTIMIZERS, IMAGE_PARAMS, PENALTIES, type GeneralParams,
+  DEFAULT_GENERAL_PARAMS, GENERATOR_FITS, GENERATOR_OUTPUT_RANGES, INIT_IMAGES, GENERAL_METHODS, GENERAL_OPTIMIZERS, IMAGE_PARAMS, PENALTIES, type GeneralParams,
 } from '../../shared/method-params.ts'
 import { clipPxAbsBenefit, clipSmallNorm, gaussianBlur } from '../regularizers.ts'
 import { l1Penalty, l2Penalty, totalVariation } from './penalties.ts'
 import { smoothGradientFourier } from './fourier-smooth.ts'
-import { clipSmallNorm as cnnprefSmallNorm, clipSmallContribution, drawJitter, isClipIteration, momentumUpdate, normalizeGradient, normalizedStep, rollImage, unrollImage } from './cnnpref.ts'
+import { clipSmallNorm as cnnprefSmallNorm, clipSmallContribution, drawJitter, GRADIENT_EPSILON, isClipIteration, momentumUpdate, normalizeGradient, normalizedStep, rollImage, unrollImage } from './cnnpref.ts'
 import { linearScheduleAt } from './schedules.ts'
 import { imageParam } from './image-param.ts'
 import { applyTransforms, drawTransforms, resolveTransforms } from './transforms.ts'
-import { diversity as diversityOf, parseObjective, validateObjective, type Leaf, type Objective } from './objectives.ts'
+import { diversity as diversityOf, parseObjective, validateObjective, type Leaf, type MaskWeights, type Objective } from './objectives.ts'
+import { minimizeLbfgsB } from './lbfgs.ts'
+import { generatorParam, loadGenerator, type Generator, type GeneratorParam } from './generator-param.ts'
 import { withReluOverride } from './relu-override.ts'
 
 /** 0..255 pixel scale of the [0, 1] image. */
@@ -51,6 +59,8 @@ export const MAX_BATCH = 64
 export interface GeneralIterationEvent extends IterationEvent {
   /** Index of the image in the batch. */
   imageIndex: number
+  /** dnnbrain with a penalty: penalty_weight * R(image) of the recorded image (obj is the activation term). */
+  penalty?: number
 }
 
 export interface GeneralOptions {
@@ -60,6 +70,12 @@ export interface GeneralOptions {
   onIteration?: (event: GeneralIterationEvent) => void | Promise<void>
   /** The unit an empty objective means (the model's default unit). */
   defaultUnit?: { layer: string; channel: number }
+  /** Weights of the masks the objective names (`mask(layer, name)`), read by the host (the CLI: .npy files). */
+  masks?: Record<string, MaskWeights>
+  /** One objective expression per image (length batch_size), instead of params.objective for all (e.g. a grid of channels). */
+  objectives?: string[]
+  /** Reads the generator's model artifacts from params.generator (param 'generator'); the CLI passes node/load-model's readArtifacts. */
+  readGenerator?: (folder: string) => Promise<tf.io.ModelArtifacts>
 }
 
 /** Fill defaults and validate every field; throws DeepVisError('BAD_PARAM') naming the bad value. */
@@ -105,6 +121,18 @@ export function resolveGeneralParams(partial: Partial<GeneralParams>): GeneralPa
   check(!cnnprefOnly || p.method === 'cnnpref-gd', () => `lr_end, momentum(_end), decay_end, blur_radius_end, jitter_px, clip_every and the clip percentiles apply to method cnnpref-gd only (method is ${p.method})`)
   // transforms, param, decorrelate and relu_override_steps are lucid's and ignored by the pixel methods (their defaults are lucid's).
   check(p.method === 'lucid' || p.diversity === 0, () => `diversity applies to method lucid only; method ${p.method} needs diversity 0`)
+  check((INIT_IMAGES as readonly string[]).includes(p.init_image), () => `init_image must be one of ${INIT_IMAGES.join(', ')}; got '${p.init_image}'`)
+  if (p.param === 'generator') {
+    check(['lucid', 'cnnpref-gd', 'cnnpref-lbfgs'].includes(p.method), () => `param 'generator' works with methods lucid, cnnpref-gd and cnnpref-lbfgs (method is ${p.method})`)
+    check(typeof p.generator === 'string' && p.generator.length > 0, () => "param 'generator' needs the generator's model folder (generator / --generator DIR)")
+    check((GENERATOR_OUTPUT_RANGES as readonly string[]).includes(p.generator_range), () => `generator_range must be one of ${GENERATOR_OUTPUT_RANGES.join(', ')}; got '${p.generator_range}'`)
+    check((GENERATOR_FITS as readonly string[]).includes(p.generator_fit), () => `generator_fit must be one of ${GENERATOR_FITS.join(', ')}; got '${p.generator_fit}'`)
+    for (const [k, b] of [['code_lower', p.code_lower], ['code_upper', p.code_upper]] as const) {
+      check(typeof b === 'number' ? Number.isFinite(b) : Array.isArray(b) && b.length > 0 && b.every(Number.isFinite), () => `${k} must be a finite number or a list of them; got ${JSON.stringify(b)}`)
+    }
+    const imageOps = p.jitter_px > 0 || p.blur_radius > 0 || p.blur_radius_end > 0 || p.clip_small_norm_pct > 0 || p.clip_small_contribution_pct > 0
+    check(!imageOps, () => "jitter, blur and the pixel clips act on pixels; with param 'generator' the code is optimized (cnnpref's DGN-GD has none of them): set them to 0")
+  }
   return p
 }
 
@@ -118,19 +146,19 @@ export function defaultObjectiveText(layer: string, channel: number): string {
 function singleUnit(o: Objective): Extract<Leaf, { kind: 'channel' | 'neuron' }> | null {
   if (o.leaves.length !== 1 || o.leaves[0].weight <= 0) return null
   const l = o.leaves[0].leaf
-  return l.kind === 'direction' ? null : l
+  return l.kind === 'direction' || l.kind === 'mask' ? null : l
 }
 
 function targetOf(o: Objective, info: LayerInfo, labels: string[] | null): TargetInfo {
   const leaf = o.leaves[0].leaf
-  const c = leaf.kind === 'direction' ? 0 : leaf.channel
+  const c = leaf.kind === 'direction' || leaf.kind === 'mask' ? 0 : leaf.channel
   const spatial: [number, number] | null = leaf.kind === 'neuron' && info.shape.length === 3
     ? leaf.spatial ?? [Math.floor(info.shape[0] / 2), Math.floor(info.shape[1] / 2)]
     : null
   return {
     layer: info.name, layerType: info.type, layerShape: info.shape, channel: c, spatial,
     pushUnit: [c, spatial ? spatial[0] : 0, spatial ? spatial[1] : 0],
-    label: labels && labels.length === info.units && leaf.kind !== 'direction' ? labels[c] : null,
+    label: labels && labels.length === info.units && leaf.kind !== 'direction' && leaf.kind !== 'mask' ? labels[c] : null,
   }
 }
 
@@ -150,8 +178,12 @@ function unravel(idx: number, shape: number[]): [number, number, number] {
   return [idx % c, Math.floor(idx / (c * w)), Math.floor(idx / c) % w]
 }
 
-/** Number of statistics per image: obj, argmax, norm, dist, std. */
-const STATS = 5
+/** Statistics per image: obj, argmax, norm, dist, std, penalty (dnnbrain: penalty_weight * R(image); else 0). */
+const STATS = 6
+
+/** Lower / upper bound of the L-BFGS pixel variable (RGB, 0..255 units: DVT's [-mean, 255 - mean] shifted by the mean). */
+const PIXEL_MIN = 0
+const PIXEL_MAX = 255
 
 /** Optimize `batch_size` images with the general method; one OptimizeResult per image (see the header). */
 export async function optimizeGeneralBatch(
@@ -159,12 +191,22 @@ export async function optimizeGeneralBatch(
 ): Promise<OptimizeResult[]> {
   const params = resolveGeneralParams(rawParams)
   check(spec.channels === 3, () => `the ${params.method} method needs a 3-channel input; the input spec has ${spec.channels}`, 'BAD_INPUT_SPEC')
-  let text = params.objective.trim()
-  if (!text) {
-    check(opts.defaultUnit !== undefined, () => 'no objective given and the model has no default unit: pass an objective such as "conv2:3"')
-    text = defaultObjectiveText(opts.defaultUnit!.layer, opts.defaultUnit!.channel)
+  const n = params.batch_size
+  let texts: string[]
+  if (opts.objectives) {
+    check(opts.objectives.length === n, () => `${opts.objectives!.length} objectives for batch_size ${n}: give one per image`)
+    texts = opts.objectives.map((t) => t.trim())
+  } else {
+    let text = params.objective.trim()
+    if (!text) {
+      check(opts.defaultUnit !== undefined, () => 'no objective given and the model has no default unit: pass an objective such as "conv2:3"')
+      text = defaultObjectiveText(opts.defaultUnit!.layer, opts.defaultUnit!.channel)
+    }
+    texts = [text]
   }
-  const objective = parseObjective(text)
+  const objectives = texts.map((t) => parseObjective(t, { masks: opts.masks }))
+  const shared = objectives.length === 1
+  const objectiveOfImage = (i: number): Objective => objectives[shared ? 0 : i]
   const size: [number, number] = [spec.height, spec.width]
   const infos = new Map<string, LayerInfo>()
   const info = async (layer: string): Promise<LayerInfo> => {
@@ -172,26 +214,32 @@ export async function optimizeGeneralBatch(
     if (!li) { li = await model.layerInfo(layer, size); infos.set(layer, li) }
     return li
   }
-  await validateObjective(objective, info)
-  const divLayer = params.diversity > 0 ? (params.diversity_layer || objective.layers[0]) : null
+  for (const o of objectives) await validateObjective(o, info)
+  const objectiveLayers = [...new Set(objectives.flatMap((o) => o.layers))]
+  const divLayer = params.diversity > 0 ? (params.diversity_layer || objectives[0].layers[0]) : null
   if (divLayer) await info(divLayer)
   const transformSpec = resolveTransforms(params.transforms)
-  const unit = singleUnit(objective)
-  const primary = await info(objective.leaves[0].leaf.layer)
-  const target = targetOf(objective, primary, spec.labels)
-  const findParams = findParamsOf(params, target)
-  const n = params.batch_size
+  const units = Array.from({ length: n }, (_, i) => singleUnit(objectiveOfImage(i)))
+  const primaries: LayerInfo[] = []
+  for (let i = 0; i < n; i++) primaries.push(await info(objectiveOfImage(i).leaves[0].leaf.layer))
+  const targets = primaries.map((p, i) => targetOf(objectiveOfImage(i), p, spec.labels))
   const { height: h, width: w } = spec
   const t0 = performance.now()
   const backend = opts.backend ?? tf.getBackend()
+  const lbfgs = params.method === 'cnnpref-lbfgs'
+  /** How an L-BFGS run ended (written to info.json as method.lbfgs). */
+  let lbfgsInfo: { stop: string; iterations: number; evaluations: number } | null = null
 
+  let generator: Generator | null = null
+  if (params.param === 'generator') {
+    check(opts.readGenerator !== undefined, () => "param 'generator' needs a host that reads the generator's model files (the CLI's --generator DIR)")
+    generator = await loadGenerator(await opts.readGenerator!(params.generator), { range: params.generator_range })
+  }
   const rng = new Rng(params.rand_seed)
   const st = specTensors(spec)
   const lucid = params.method === 'lucid'
-  const param = lucid
-    ? imageParam({ kind: params.param, batch: n, height: h, width: w, sd: params.init_sd, decay: params.fft_decay, decorrelate: params.decorrelate }, rng)
-    : plainPixelImage(n, h, w, params.init_sd, rng)
   const optimizer = tf.train.adam(params.lr)
+  let param: { variables: tf.Variable[]; render(): tf.Tensor4D; dispose(): void; project?: () => void } | null = null
   const swap = channelSwapToRgb(spec.channelOrder)
   const perm = swap.every((v, i) => v === i) ? null : tf.tidy(() => {
     const m = new Float32Array(9)
@@ -200,8 +248,8 @@ export async function optimizeGeneralBatch(
   })
   /** RGB [0,1] -> model channel order, 0..255. */
   const toModelPixels = (rgb: tf.Tensor4D): tf.Tensor4D => {
-    const s = tf.mul(rgb, PIXEL_SCALE) as tf.Tensor4D
-    return perm ? tf.matMul(s.reshape([-1, 3]), perm).reshape(s.shape) as tf.Tensor4D : s
+    const sc = tf.mul(rgb, PIXEL_SCALE) as tf.Tensor4D
+    return perm ? tf.matMul(sc.reshape([-1, 3]), perm).reshape(sc.shape) as tf.Tensor4D : sc
   }
   const netInput = (pixels: tf.Tensor4D): tf.Tensor4D => tf.add(tf.mul(pixels, st.scale), st.offset) as tf.Tensor4D
   const forwardAll = (input: tf.Tensor4D, layers: string[]): ((layer: string) => tf.Tensor) => {
@@ -209,94 +257,158 @@ export async function optimizeGeneralBatch(
     for (const l of layers) cache.set(l, model.forward(input, l))
     return (l) => cache.get(l)!
   }
+  /** Per-image objective values [N]: each image its own objective (the diagonal) when they differ. */
+  const objectiveValue = (act: (layer: string) => tf.Tensor): tf.Tensor1D => shared
+    ? objectives[0].value(act)
+    : tf.concat(objectives.map((o, i) => o.value(act).slice([i], [1]))) as tf.Tensor1D
+  const objectiveOfRgb = (rgb: tf.Tensor4D): tf.Tensor1D => objectiveValue(forwardAll(netInput(toModelPixels(rgb)), objectiveLayers))
+  const penaltyOf = params.method === 'dnnbrain' && params.penalty_weight > 0 ? { none: null, tv: totalVariation, l1: l1Penalty, l2: l2Penalty }[params.penalty] : null
 
   const recorders: Recorder<tf.Tensor4D>[] = Array.from({ length: n }, () => tensorRecorder(1))
+  /** Scheduled values per iteration (cnnpref-gd: momentum, decay, blur_sigma; dnnbrain: penalty per image). */
+  const scheduled: { momentum: number[]; decay: number[]; blur_sigma: number[] } = { momentum: [], decay: [], blur_sigma: [] }
+  const penalties: number[][] = Array.from({ length: n }, () => [])
   const x0s: Float32Array[] = []
   let x0 = null as tf.Tensor4D | null
   let interrupted = false
-  /** cnnpref-gd's momentum buffer (pixel units). */
-  let delta: tf.Tensor4D | null = null
-  const unitLayer = primary.name
-  const readLayers = [...new Set([...objective.layers, unitLayer])]
+  /** cnnpref-gd's momentum buffer (pixel units, or code units with a generator). */
+  let delta: tf.Tensor | null = null
+  const readLayers = [...new Set([...objectiveLayers, ...primaries.map((p) => p.name)])]
+
+  /** The clean image (DVT space) and its statistics [N, STATS]; call in tidy. */
+  const imageStats = (rgb: tf.Tensor4D, act: (layer: string) => tf.Tensor, obj: tf.Tensor1D): { x: tf.Tensor4D; stats: tf.Tensor2D } => {
+    const x = tf.sub(toModelPixels(rgb), st.mean) as tf.Tensor4D
+    const argmax = tf.concat(primaries.map((p, i) => tf.argMax(act(p.name).slice([i], [1]).reshape([1, -1]), 1))).cast('float32')
+    const flat = x.reshape([n, -1])
+    const ref = x0 ? x0.reshape([n, -1]) : flat
+    const pen = penaltyOf ? tf.mul(penaltyOf(rgb), params.penalty_weight) : tf.zeros([n])
+    const stats = tf.stack([
+      obj, argmax, tf.sqrt(tf.sum(tf.square(flat), 1)), tf.sqrt(tf.sum(tf.square(tf.sub(flat, ref)), 1)),
+      tf.sqrt(tf.moments(flat, 1).variance), pen,
+    ], 1) as tf.Tensor2D
+    return { x, stats }
+  }
+  /** Record every image's statistics of iteration ii (x: the batch in DVT space). */
+  const recordAll = async (ii: number, x: tf.Tensor4D, s: Float32Array | Int32Array | Uint8Array, lr: number): Promise<tf.Tensor4D[]> => {
+    if (x0 === null) {
+      x0 = tf.keep(x.clone())
+      const data = (await x0.data()) as Float32Array
+      const per = h * w * 3
+      for (let i = 0; i < n; i++) x0s.push(data.slice(i * per, (i + 1) * per))
+    }
+    const images = tf.tidy(() => tf.split(x, n, 0) as tf.Tensor4D[])
+    for (let i = 0; i < n; i++) {
+      const [obj, ext, norm, dist, std, pen] = Array.from(s.slice(i * STATS, (i + 1) * STATS))
+      if (!Number.isFinite(obj)) { tf.dispose(images); throw new DeepVisError('INTERNAL', `image ${i}: the objective became ${obj} at iteration ${ii}; try a smaller lr`) }
+      const idxmax = unravel(ext, primaries[i].shape)
+      let ismax = false
+      const unit = units[i]
+      if (unit) {
+        if (unit.kind === 'neuron' || primaries[i].shape.length === 1) ismax = idxmax.every((v, k) => v === targets[i].pushUnit[k])
+        else ismax = idxmax[0] === unit.channel
+      }
+      recorders[i].record({ ii, obj, idxmax, ismax, norm, dist, std, lr, wall_ms: 0 }, images[i])
+      penalties[i].push(pen)
+    }
+    return images
+  }
+  /** Wall time and the onIteration hook for iteration ii; disposes `images`. */
+  const notify = async (ii: number, wall: number, images: tf.Tensor4D[]): Promise<void> => {
+    try {
+      for (let i = 0; i < n; i++) {
+        recorders[i].series.wall_ms[recorders[i].series.wall_ms.length - 1] = wall
+        if (opts.onIteration) {
+          const sr = recorders[i].series
+          const k = sr.ii.length - 1
+          const img = images[i]
+          await opts.onIteration({
+            ii, obj: sr.obj[k], idxmax: sr.idxmax[k], ismax: sr.ismax[k], norm: sr.norm[k], dist: sr.dist[k], std: sr.std[k],
+            lr: sr.lr[k], wall_ms: wall, maxIter: params.max_iter, imageIndex: i, image: () => img.data() as Promise<Float32Array>,
+            penalty: penaltyOf ? penalties[i][k] : undefined,
+          })
+        }
+      }
+    } finally {
+      tf.dispose(images)
+    }
+  }
+
   try {
-    for (let ii = 0; ii < params.max_iter; ii++) {
+    if (generator) {
+      param = generatorParam({
+        generator, batch: n, height: h, width: w, lower: params.code_lower, upper: params.code_upper,
+        fit: params.generator_fit === 'auto' ? undefined : params.generator_fit,
+      }, rng)
+    } else if (lucid) {
+      param = imageParam({ kind: params.param as 'fft' | 'pixel', batch: n, height: h, width: w, sd: params.init_sd, decay: params.fft_decay, decorrelate: params.decorrelate }, rng)
+    } else {
+      param = plainPixelImage(n, h, w, params.init_sd, params.init_image === 'black' ? 0 : MID_GREY, rng, lbfgs ? PIXEL_SCALE : 1)
+    }
+    const p = param
+    if (lbfgs) {
+      const stop = await runLbfgs(params, p, n, recordAll, notify, () => {
+        const rgb = p.render()
+        const act = forwardAll(netInput(toModelPixels(rgb)), readLayers)
+        const obj = objectiveValue(act)
+        return { loss: tf.neg(tf.sum(obj)) as tf.Scalar, ...imageStats(rgb, act, obj) }
+      }, generator ? { lower: params.code_lower, upper: params.code_upper } : { lower: PIXEL_MIN, upper: PIXEL_MAX }, opts.signal)
+      interrupted = stop.interrupted
+      lbfgsInfo = { stop: stop.stop, iterations: stop.iterations, evaluations: stop.evaluations }
+    }
+    for (let ii = 0; !lbfgs && ii < params.max_iter; ii++) {
       const tIter = performance.now()
       // 1. the clean image and its statistics (one read-back).
       const { x, stats } = tf.tidy(() => {
-        const pixels = toModelPixels(param.render())
-        const x = tf.sub(pixels, st.mean) as tf.Tensor4D
-        const act = forwardAll(netInput(pixels), readLayers)
-        const obj = objective.value(act)
-        const blob = act(unitLayer).reshape([n, -1])
-        const flat = x.reshape([n, -1])
-        const ref = x0 ? x0.reshape([n, -1]) : flat
-        const stats = tf.stack([
-          obj, tf.argMax(blob, 1).cast('float32'),
-          tf.sqrt(tf.sum(tf.square(flat), 1)), tf.sqrt(tf.sum(tf.square(tf.sub(flat, ref)), 1)),
-          tf.sqrt(tf.moments(flat, 1).variance),
-        ], 1) // [N, STATS]
-        return { x, stats }
+        const rgb = p.render()
+        const act = forwardAll(netInput(toModelPixels(rgb)), readLayers)
+        return imageStats(rgb, act, objectiveValue(act))
       })
-      if (x0 === null) {
-        x0 = tf.keep(x.clone())
-        const data = (await x0.data()) as Float32Array
-        const per = h * w * 3
-        for (let i = 0; i < n; i++) x0s.push(data.slice(i * per, (i + 1) * per))
-      }
       const s = await stats.data()
       stats.dispose()
       const lastIter = ii === params.max_iter - 1
-      const images = tf.tidy(() => tf.split(x, n, 0) as tf.Tensor4D[])
+      let images: tf.Tensor4D[]
       try {
-        for (let i = 0; i < n; i++) {
-          const [obj, ext, norm, dist, std] = Array.from(s.slice(i * STATS, (i + 1) * STATS))
-          if (!Number.isFinite(obj)) throw new DeepVisError('INTERNAL', `image ${i}: the objective became ${obj} at iteration ${ii}; try a smaller lr`)
-          const idxmax = unravel(ext, primary.shape)
-          let ismax = false
-          if (unit) {
-            if (unit.kind === 'neuron' || primary.shape.length === 1) ismax = idxmax.every((v, k) => v === target.pushUnit[k])
-            else ismax = idxmax[0] === unit.channel
-          }
-          recorders[i].record({ ii, obj, idxmax, ismax, norm, dist, std, lr: lastIter ? NaN : lrAt(params, ii), wall_ms: 0 }, images[i])
-        }
+        images = await recordAll(ii, x, s as Float32Array, lastIter ? NaN : lrAt(params, ii))
+      } finally {
+        x.dispose()
+      }
+      if (params.method === 'cnnpref-gd') {
+        const at = (a: number, b: number): number => linearScheduleAt(a, b, ii, params.max_iter)
+        scheduled.momentum.push(at(params.momentum, params.momentum_end))
+        scheduled.decay.push(at(params.decay, params.decay_end))
+        scheduled.blur_sigma.push(at(params.blur_radius, params.blur_radius_end))
+      }
+      try {
         // 2. the step (not on the last iteration).
-        if (!lastIter && params.method === 'cnnpref-gd') {
-          delta = await cnnprefStep(params, ii, param.variables[0], delta, rng, (rgb) => objective.value(forwardAll(netInput(toModelPixels(rgb)), objective.layers)))
+        if (!lastIter && params.method === 'cnnpref-gd' && generator) {
+          delta = codeStep(params, ii, p.variables[0], delta, objectiveOfRgb, p.render)
+          p.project!()
+        } else if (!lastIter && params.method === 'cnnpref-gd') {
+          delta = await cnnprefStep(params, ii, p.variables[0], delta as tf.Tensor4D | null, rng, objectiveOfRgb)
         } else if (!lastIter && params.method === 'seed004') {
-          await seed004Step(params, ii, param.variables[0], (rgb) => objective.value(forwardAll(netInput(toModelPixels(rgb)), objective.layers)))
+          await seed004Step(params, ii, p.variables[0], objectiveOfRgb)
         } else if (!lastIter && !lucid) {
-          pixelStep(params, param, optimizer, (rgb) => objective.value(forwardAll(netInput(toModelPixels(rgb)), objective.layers)))
+          pixelStep(params, p, optimizer, objectiveOfRgb)
         } else if (!lastIter) {
           const draw = transformSpec ? drawTransforms(transformSpec, rng) : null
           withReluOverride(ii < params.relu_override_steps, () => {
             optimizer.minimize(() => {
-              const rgb = param.render()
+              const rgb = p.render()
               const seen = transformSpec && draw ? applyTransforms(rgb, transformSpec, draw, [h, w]) : rgb
-              const layers = divLayer ? [...new Set([...objective.layers, divLayer])] : objective.layers
+              const layers = divLayer ? [...new Set([...objectiveLayers, divLayer])] : objectiveLayers
               const act = forwardAll(netInput(toModelPixels(seen)), layers)
-              let loss = tf.neg(tf.sum(objective.value(act))) as tf.Scalar
+              let loss = tf.neg(tf.sum(objectiveValue(act))) as tf.Scalar
               if (divLayer) loss = tf.add(loss, tf.mul(diversityOf(act(divLayer)), params.diversity)) as tf.Scalar
               return loss
-            }, false, param.variables)
+            }, false, p.variables)
           })
+          p.project?.()
         }
-        const wall = performance.now() - tIter
-        for (let i = 0; i < n; i++) {
-          recorders[i].series.wall_ms[ii] = wall
-          if (opts.onIteration) {
-            const k = recorders[i].series.ii.length - 1
-            const sr = recorders[i].series
-            const img = images[i]
-            await opts.onIteration({
-              ii, obj: sr.obj[k], idxmax: sr.idxmax[k], ismax: sr.ismax[k], norm: sr.norm[k], dist: sr.dist[k], std: sr.std[k],
-              lr: sr.lr[k], wall_ms: wall, maxIter: params.max_iter, imageIndex: i, image: () => img.data() as Promise<Float32Array>,
-            })
-          }
-        }
-      } finally {
+      } catch (err) {
         tf.dispose(images)
-        x.dispose()
+        throw err
       }
+      await notify(ii, performance.now() - tIter, images)
       if (lastIter) break
       if (opts.signal?.aborted) { interrupted = true; break }
     }
@@ -304,13 +416,21 @@ export async function optimizeGeneralBatch(
     const read = async (snap: { ii: number; obj: number; x: tf.Tensor4D } | null): Promise<ImageSnapshot | null> =>
       snap ? { ii: snap.ii, obj: snap.obj, x: (await snap.x.data()) as Float32Array } : null
     const results: OptimizeResult[] = []
+    const codes = generator ? (param as GeneratorParam).code() : null
     for (let i = 0; i < n; i++) {
       const rec = recorders[i]
       rec.finish()
+      const series: OptimizeResult['series'] = { ...rec.series }
+      if (params.method === 'cnnpref-gd') Object.assign(series, { momentum: scheduled.momentum, decay: scheduled.decay, blur_sigma: scheduled.blur_sigma })
+      if (penaltyOf) series.penalty = penalties[i]
       results.push({
-        params: findParams,
-        method: { name: params.method, params: { ...params, objective: text }, objective: objective.description, image_index: i, batch_size: n },
-        target,
+        params: findParamsOf(params, targets[i]),
+        method: {
+          name: params.method, params: { ...params, objective: texts[shared ? 0 : i] }, objective: objectiveOfImage(i).description, image_index: i, batch_size: n,
+          ...(lbfgsInfo ? { lbfgs: lbfgsInfo } : {}),
+          ...(codes ? { code: Array.from(codes.subarray(i * (codes.length / n), (i + 1) * (codes.length / n))) } : {}),
+        },
+        target: targets[i],
         inputSpec: spec,
         backend,
         rng: { name: RNG_NAME, seed: params.rand_seed },
@@ -319,7 +439,7 @@ export async function optimizeGeneralBatch(
         last: await read(rec.last),
         majority: await read(rec.majority),
         metaResult: rec.metaResult!,
-        series: rec.series,
+        series,
         interrupted,
         totalMs,
       })
@@ -327,7 +447,8 @@ export async function optimizeGeneralBatch(
     return results
   } finally {
     for (const r of recorders) r.dispose()
-    param.dispose()
+    param?.dispose()
+    generator?.dispose()
     optimizer.dispose()
     tf.dispose([st.mean, st.scale, st.offset])
     if (perm) perm.dispose()
@@ -336,17 +457,102 @@ export async function optimizeGeneralBatch(
   }
 }
 
+/**
+ * cnnpref-lbfgs (prefer_img_lbfgs.py / prefer_img_dgn_lbfgs.py): scipy-style bounded L-BFGS (lbfgs.ts) on the
+ * parameterization's one variable, the RGB pixels in 0..255 (bounds [0, 255], i.e. DVT's [-mean, 255 - mean]
+ * shifted by the mean, which L-BFGS is invariant to) or the generator code (bounds code_lower..code_upper).
+ * Each function evaluation is one forward/backward of -Σ obj; the initial point is recorded as ii 0 and every
+ * accepted iterate as ii 1, 2, ... (at most max_iter - 1 L-BFGS iterations, so at most max_iter records as the
+ * other methods). It stops early at scipy's tolerances (recorded as method.lbfgs.stop) or on the abort signal.
+ */
+async function runLbfgs(
+  params: GeneralParams, param: { variables: tf.Variable[] }, n: number,
+  recordAll: (ii: number, x: tf.Tensor4D, s: Float32Array, lr: number) => Promise<tf.Tensor4D[]>,
+  notify: (ii: number, wall: number, images: tf.Tensor4D[]) => Promise<void>,
+  evaluate: () => { loss: tf.Scalar; x: tf.Tensor4D; stats: tf.Tensor2D },
+  bounds: { lower: number | number[]; upper: number | number[] }, signal?: AbortSignal,
+): Promise<{ stop: string; iterations: number; evaluations: number; interrupted: boolean }> {
+  const v = param.variables[0]
+  const perImage = v.size / n
+  const expand = (b: number | number[]): number | Float64Array => typeof b === 'number' ? b : Float64Array.from({ length: v.size }, (_, k) => b[k % perImage])
+  /** The latest evaluation's image and statistics (the accepted iterate is always the latest evaluation). */
+  let latest: { x: tf.Tensor4D; s: Float32Array } | null = null
+  let pending: Promise<void> = Promise.resolve()
+  let tIter = performance.now()
+  let evaluations = 0
+  const record = (ii: number): void => {
+    const { x, s } = latest!
+    const wall = performance.now() - tIter
+    tIter = performance.now()
+    pending = pending.then(async () => notify(ii, wall, await recordAll(ii, x, s, NaN)))
+  }
+  const f = async (vec: Float64Array): Promise<{ value: number; grad: Float32Array }> => {
+    await pending
+    tf.tidy(() => { v.assign(tf.tensor(Float32Array.from(vec), v.shape)) })
+    let kept: { x: tf.Tensor4D; stats: tf.Tensor2D } | null = null
+    const { value, grads } = tf.variableGrads(() => {
+      const r = evaluate()
+      kept = { x: tf.keep(r.x), stats: tf.keep(r.stats) }
+      return r.loss
+    }, [v])
+    const k = kept as unknown as { x: tf.Tensor4D; stats: tf.Tensor2D }
+    const s = (await k.stats.data()) as Float32Array
+    k.stats.dispose()
+    const loss = (await value.data())[0]
+    const grad = (await grads[v.name].data()) as Float32Array
+    tf.dispose([value, grads[v.name]])
+    latest?.x.dispose()
+    latest = { x: k.x, s }
+    if (evaluations++ === 0) record(0)
+    return { value: loss, grad }
+  }
+  try {
+    const start = Float64Array.from(await v.data())
+    const r = await minimizeLbfgsB(f, start, {
+      lower: expand(bounds.lower), upper: expand(bounds.upper), maxIter: params.max_iter - 1,
+      onIteration: (iteration) => { record(iteration); return signal?.aborted === true },
+    })
+    await pending
+    return { stop: r.stop, iterations: r.iterations, evaluations: r.evaluations, interrupted: r.stop === 'callback' }
+  } finally {
+    await pending.catch(() => undefined)
+    ;(latest as { x: tf.Tensor4D } | null)?.x.dispose()
+  }
+}
+
 /** Mid-grey (0.5) of the [0, 1] image the pixel methods start from. */
 const MID_GREY = 0.5
 
 /**
- * The pixel image of dnnbrain / normstep: one variable, the RGB image in [0, 1] (not squashed), initialized to
- * mid-grey plus seeded N(0, sd^2) noise (dnnbrain starts from unseeded U[0, 1) noise; we seed and centre it).
+ * The pixel image of the pixel methods: one variable, the RGB image in [0, 1] times `scale` (1; cnnpref-lbfgs: 255,
+ * pixel units as scipy sees them in cnnpref), initialized to `base` (mid-grey, or 0 = black) plus seeded
+ * N(0, sd^2) noise, clipped to the valid range (dnnbrain starts from unseeded U[0, 1) noise; we seed and centre it).
  */
-function plainPixelImage(n: number, h: number, w: number, sd: number, rng: Rng): { variables: tf.Variable[]; render(): tf.Tensor4D; dispose(): void } {
-  const init = rng.fill(n * h * w * 3, (r) => MID_GREY + r.normal(0, sd))
+function plainPixelImage(n: number, h: number, w: number, sd: number, base: number, rng: Rng, scale = 1): { variables: tf.Variable[]; render(): tf.Tensor4D; dispose(): void } {
+  const init = rng.fill(n * h * w * 3, (r) => Math.min(1, Math.max(0, base + r.normal(0, sd))) * scale)
   const variable = tf.tidy(() => tf.variable(tf.tensor4d(init, [n, h, w, 3])))
-  return { variables: [variable], render: () => variable as unknown as tf.Tensor4D, dispose: () => variable.dispose() }
+  return { variables: [variable], render: () => (scale === 1 ? variable as unknown as tf.Tensor4D : tf.div(variable, scale) as tf.Tensor4D), dispose: () => variable.dispose() }
+}
+
+/**
+ * One step of cnnpref's DGN-GD (prefer_img_dgn_gd.py L189-207) on the generator code z [N, D]: g = d obj / dz,
+ * g / mean|g| per image; δ <- m_t δ + g; z <- (1 - decay_t) (z + lr_t δ) (ascent on the maximized objective);
+ * the caller clamps z to its bounds. Returns the new momentum buffer (the old one is disposed).
+ */
+function codeStep(
+  p: GeneralParams, ii: number, v: tf.Variable, delta: tf.Tensor | null, objectiveOf: (rgb: tf.Tensor4D) => tf.Tensor, render: () => tf.Tensor4D,
+): tf.Tensor {
+  const at = (a: number, b: number): number => linearScheduleAt(a, b, ii, p.max_iter)
+  const next = tf.tidy(() => {
+    const { grads } = tf.variableGrads(() => tf.sum(objectiveOf(render())) as tf.Scalar, [v])
+    const g = grads[v.name]
+    const gn = tf.div(g, tf.maximum(tf.mean(tf.abs(g), 1, true), GRADIENT_EPSILON))
+    const d = delta ? tf.add(tf.mul(delta, at(p.momentum, p.momentum_end)), gn) : gn
+    v.assign(tf.mul(tf.add(v, tf.mul(d, lrAt(p, ii))), 1 - at(p.decay, p.decay_end)))
+    return d
+  })
+  delta?.dispose()
+  return next
 }
 
 /**

@@ -1,19 +1,23 @@
 /**
  * Objectives as composable values (lucid/optvis/objectives.py), one sign convention: MAXIMIZED.
  * An Objective maps the activations of the layers it reads to one value per batch image ([N]).
- * Leaves: `channel(layer, c)` (spatial mean of a channel), `neuron(layer, c, [y, x])` (one position;
+ * Leaves: `channel(layer, c)` (spatial mean of a channel), `channelMax(layer, c)` (spatial max of a channel,
+ * dnnbrain's 'max' activation), `mask(layer, name, weights)` (Σ w·a over a per-unit weight mask, cnnpref's
+ * feature mask), `neuron(layer, c, [y, x])` (one position;
  * the centre by default, as lucid), `direction(layer, vec, cossimPow)` (dot product with a direction,
  * optionally times cosine-similarity^pow floored at 0.1, as lucid's `_dot_cossim`, averaged over positions).
  * Algebra (TypeScript has no operator overloading): `sum(a, b, ...)`, `scale(k, a)`, `negate(a)`.
  * `parseObjective(text)` reads the CLI's small expression language:
  *   "inception_4a/output:97 - 0.5*inception_4a/output:12", "conv2:3@4,5", "neuron(logits, 2)",
- *   "direction(conv3, [1, 0, -1, ...], 1)", "'name with spaces':3", with + - * / and parentheses.
+ *   "direction(conv3, [1, 0, -1, ...], 1)", "'name with spaces':3", "max(conv2:3)", "mask(conv2, 'w.npy')"
+ *   (the mask's weights come from `options.masks`, read by the host), with + - * / and parentheses.
  * `diversity(acts)` is lucid's batch diversity penalty (Gram-matrix cosine similarity, L393).
  * Shapes: Objective {description, layers, leaves, value(act) => tf.Tensor1D [N]}; call value inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs'
 import { check, DeepVisError } from '../errors.ts'
 import type { LayerInfo } from '../model/vis-model.ts'
+import { featureMaskObjective } from './cnnpref.ts'
 
 /** Lucid's floor on the cosine similarity in `_dot_cossim`. */
 export const COSSIM_FLOOR = 0.1
@@ -24,9 +28,20 @@ const L2_NORMALIZE_EPS = 1e-10
 
 /** One term read from one layer. */
 export type Leaf =
-  | { kind: 'channel'; layer: string; channel: number }
+  | { kind: 'channel'; layer: string; channel: number; reduce?: 'mean' | 'max' }
+  | { kind: 'mask'; layer: string; name: string; weights: MaskWeights }
   | { kind: 'neuron'; layer: string; channel: number; spatial: [number, number] | null }
   | { kind: 'direction'; layer: string; vector: number[]; cossimPow: number }
+
+/**
+ * Per-unit weights of a feature mask (cnnpref's feature_mask × feature_weight): `shape` is the layer's
+ * output shape without the batch ([H, W, C] or [C]), or [C] on a conv layer (weights per channel, applied
+ * to the channel means). Row-major (HWC), any real values.
+ */
+export interface MaskWeights {
+  data: Float32Array
+  shape: number[]
+}
 
 export interface Objective {
   /** Human-readable form, e.g. "conv2:3 - 0.5 * conv2:4". */
@@ -40,7 +55,8 @@ export interface Objective {
 }
 
 function describeLeaf(l: Leaf): string {
-  if (l.kind === 'channel') return `${l.layer}:${l.channel}`
+  if (l.kind === 'channel') return l.reduce === 'max' ? `max(${l.layer}:${l.channel})` : `${l.layer}:${l.channel}`
+  if (l.kind === 'mask') return `mask(${l.layer}, ${JSON.stringify(l.name)})`
   if (l.kind === 'neuron') return l.spatial ? `${l.layer}:${l.channel}@${l.spatial[0]},${l.spatial[1]}` : `neuron(${l.layer}, ${l.channel})`
   return `direction(${l.layer}, [${l.vector.length} values]${l.cossimPow ? `, ${l.cossimPow}` : ''})`
 }
@@ -58,9 +74,17 @@ function leafValue(l: Leaf, a: tf.Tensor): tf.Tensor1D {
     const cos = tf.div(tf.div(dot, tf.add(xMag, COSSIM_EPS)), tf.add(vMag, COSSIM_EPS))
     return tf.mean(tf.mul(dot, tf.pow(tf.maximum(cos, COSSIM_FLOOR), l.cossimPow)), -1) as tf.Tensor1D
   }
+  if (l.kind === 'mask') {
+    const w = tf.tensor(l.weights.data, l.weights.shape)
+    // [C] weights on a conv layer weigh the channel means; otherwise Σ w·a over the whole output.
+    return featureMaskObjective(a.rank === 4 && l.weights.shape.length === 1 ? tf.mean(a, [1, 2]) : a, w)
+  }
   if (a.rank === 2) return a.slice([0, l.channel], [n, 1]).reshape([n]) as tf.Tensor1D
   const [, h, w] = a.shape
-  if (l.kind === 'channel') return tf.mean(a.slice([0, 0, 0, l.channel], [n, h, w, 1]), [1, 2, 3]) as tf.Tensor1D
+  if (l.kind === 'channel') {
+    const map = a.slice([0, 0, 0, l.channel], [n, h, w, 1])
+    return (l.reduce === 'max' ? tf.max(map, [1, 2, 3]) : tf.mean(map, [1, 2, 3])) as tf.Tensor1D
+  }
   const [y, x] = l.spatial ?? [Math.floor(h / 2), Math.floor(w / 2)]
   return a.slice([0, y, x, l.channel], [n, 1, 1, 1]).reshape([n]) as tf.Tensor1D
 }
@@ -76,6 +100,10 @@ function leafObjective(leaf: Leaf): Objective {
 
 /** Mean activation of channel `c` of `layer` (the unit itself for dense layers). */
 export const channel = (layer: string, c: number): Objective => leafObjective({ kind: 'channel', layer, channel: c })
+/** Largest activation over the positions of channel `c` of `layer` (dnnbrain's activ 'max'; the unit itself for dense layers). */
+export const channelMax = (layer: string, c: number): Objective => leafObjective({ kind: 'channel', layer, channel: c, reduce: 'max' })
+/** Σ w·a over `layer`'s output with the per-unit weights `weights` (cnnpref's feature mask); `name` labels it (e.g. the file). */
+export const mask = (layer: string, name: string, weights: MaskWeights): Objective => leafObjective({ kind: 'mask', layer, name, weights })
 /** Activation of channel `c` at (y, x) of `layer`; null = the centre (floor(H/2), floor(W/2)). */
 export const neuron = (layer: string, c: number, spatial: [number, number] | null = null): Objective =>
   leafObjective({ kind: 'neuron', layer, channel: c, spatial })
@@ -118,6 +146,15 @@ export async function validateObjective(o: Objective, info: (layer: string) => P
     const li = await info(leaf.layer)
     const s = li.shape
     check(s.length === 1 || s.length === 3, () => `layer '${li.name}' has output shape [${s.join(', ')}]; only dense [units] and conv [H, W, C] layers can be objectives`, 'BAD_UNIT')
+    if (leaf.kind === 'mask') {
+      const ws = leaf.weights.shape
+      const whole = ws.length === s.length && ws.every((d, i) => d === s[i])
+      const perChannel = ws.length === 1 && ws[0] === li.units
+      check(whole || perChannel, () => `mask ${JSON.stringify(leaf.name)} has shape [${ws.join(', ')}]; layer '${li.name}' needs [${s.join(', ')}]${s.length === 3 ? ` or [${li.units}] (one weight per channel)` : ''}`, 'BAD_UNIT')
+      check(leaf.weights.data.length === ws.reduce((a, b) => a * b, 1), () => `mask ${JSON.stringify(leaf.name)} has ${leaf.weights.data.length} values for shape [${ws.join(', ')}]`)
+      check(leaf.weights.data.every(Number.isFinite), () => `mask ${JSON.stringify(leaf.name)} has a non-finite weight`)
+      continue
+    }
     if (leaf.kind === 'direction') {
       check(leaf.vector.length === li.units, () => `direction on '${li.name}' has ${leaf.vector.length} values; the layer has ${li.units} channels`, 'BAD_UNIT')
       check(leaf.vector.every(Number.isFinite), () => `direction on '${li.name}' has a non-finite value`)
@@ -191,8 +228,25 @@ function tokenize(text: string): Token[] {
 type Value = number | Objective
 const isObj = (v: Value): v is Objective => typeof v !== 'number'
 
+/** Options of {@link parseObjective}. */
+export interface ParseOptions {
+  /** Weights of the masks named in `mask(layer, name)` (the host reads them, e.g. from .npy files). */
+  masks?: Record<string, MaskWeights>
+}
+
+/** The names `mask(layer, name)` calls in an objective expression refer to (to read them before parsing). */
+export function maskNames(text: string): string[] {
+  const toks = tokenize(text)
+  const out: string[] = []
+  for (let i = 0; i + 4 < toks.length; i++) {
+    const [f, open, , comma, name] = toks.slice(i, i + 5)
+    if (f.type === 'name' && f.value === 'mask' && open.type === 'punct' && open.value === '(' && comma.type === 'punct' && comma.value === ',' && name.type === 'name') out.push(name.value)
+  }
+  return [...new Set(out)]
+}
+
 /** Parse an objective expression (see the module header); throws DeepVisError('BAD_PARAM') with the position. */
-export function parseObjective(text: string): Objective {
+export function parseObjective(text: string, options: ParseOptions = {}): Objective {
   check(typeof text === 'string' && text.trim().length > 0, () => 'the objective expression is empty')
   const toks = tokenize(text)
   let k = 0
@@ -265,7 +319,7 @@ export function parseObjective(text: string): Objective {
     if (t.type !== 'name') throw parseError(text, t.pos, t.type === 'end' ? 'unexpected end of expression' : `unexpected '${(t as { value: string }).value}'`)
     k++
     const next = toks[k]
-    if (next.type === 'punct' && next.value === '(' && ['neuron', 'channel', 'direction'].includes(t.value)) {
+    if (next.type === 'punct' && next.value === '(' && ['neuron', 'channel', 'direction', 'max', 'mask'].includes(t.value)) {
       k++
       const v = call(t.value)
       expect(')')
@@ -285,7 +339,20 @@ export function parseObjective(text: string): Objective {
   }
   function call(fn: string): Objective {
     const layer = layerName()
+    if (fn === 'max') {
+      // max(layer:c) or max(layer, c)
+      if (isP(':')) k++
+      else expect(',')
+      return channelMax(layer, integer('a channel index'))
+    }
     expect(',')
+    if (fn === 'mask') {
+      const t = peek()
+      const name = layerName()
+      const weights = options.masks?.[name]
+      if (!weights) throw parseError(text, t.pos, `no weights were given for mask ${JSON.stringify(name)} (the CLI reads a .npy file of that name)`)
+      return mask(layer, name, weights)
+    }
     if (fn === 'direction') {
       expect('[')
       const vec: number[] = []

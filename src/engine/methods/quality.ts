@@ -5,7 +5,9 @@
  *   noise 0, over-blurred images steeper.
  * - activationRank: faithfulness. The target's activation and its rank among the layer's units.
  * - heldOutScore: semantics (MACO-style transferability). A second model's p(target) for the image,
- *   averaged over K seeded random crop/resize/flip views, and whether the target is in its top k.
+ *   averaged over K seeded random crop/resize views (left-right flips optional, off by default: a flip turns a
+ *   135° grating into a 45° one, so even the same model then misclassifies orientation classes), and whether the
+ *   target is in its top k.
  * Shape: plain data or tensors in, numbers out; the model is a callback, nothing is kept.
  */
 import * as tf from '@tensorflow/tfjs'
@@ -184,6 +186,11 @@ export interface HeldOutOptions {
   seed?: number
   /** Smallest crop side as a fraction of the image side. Default 0.8. */
   minCropFraction?: number
+  /**
+   * Flip half of the views left-right. Default false: a mirror image changes orientation-selective classes
+   * (a 135° grating becomes 45°), so flips are only right for mirror-symmetric class sets (e.g. ImageNet).
+   */
+  flip?: boolean
 }
 
 export interface HeldOutScore {
@@ -200,12 +207,22 @@ const DEFAULT_MIN_CROP = 0.8
 /** Probability of a horizontal flip per view. */
 const FLIP_PROBABILITY = 0.5
 
+/** Options of {@link augmentViews}. */
+export interface AugmentOptions {
+  /** Smallest crop side as a fraction of the image side. Default 0.8. */
+  minCropFraction?: number
+  /** Flip views left-right with p = 0.5. Default true here; heldOutScore passes its own default (false). */
+  flip?: boolean
+}
+
 /**
  * K seeded views of one image [1, H, W, C]: a random square-ish crop (side fraction uniform in
- * [minCrop, 1], uniform position), resized back to H×W bilinearly, flipped left-right with p = 0.5.
- * @example const views = augmentViews(img, 8, new Rng(0))  // [8, H, W, C]
+ * [minCrop, 1], uniform position), resized back to H×W bilinearly, flipped left-right with p = 0.5 when
+ * `flip` (the flip is drawn either way, so the crops are the same with and without flips).
+ * @example const views = augmentViews(img, 8, new Rng(0), { flip: false })  // [8, H, W, C]
  */
-export function augmentViews(image: tf.Tensor4D, count: number, rng: Rng, minCropFraction = DEFAULT_MIN_CROP): tf.Tensor4D {
+export function augmentViews(image: tf.Tensor4D, count: number, rng: Rng, opts: AugmentOptions = {}): tf.Tensor4D {
+  const { minCropFraction = DEFAULT_MIN_CROP, flip = true } = opts
   check(image.rank === 4 && image.shape[0] === 1, () => `augmentViews expects one image [1, H, W, C]; got [${image.shape.join(', ')}]`)
   check(Number.isInteger(count) && count > 0, () => `view count must be a positive integer; got ${count}`)
   check(minCropFraction > 0 && minCropFraction <= 1, () => `minCropFraction must be in (0, 1]; got ${minCropFraction}`)
@@ -218,7 +235,7 @@ export function augmentViews(image: tf.Tensor4D, count: number, rng: Rng, minCro
     const top = rng.uniform(0, 1 - fh)
     const left = rng.uniform(0, 1 - fw)
     boxes.push([top, left, top + fh, left + fw])
-    flips.push(rng.random() < FLIP_PROBABILITY)
+    flips.push(rng.random() < FLIP_PROBABILITY && flip)
   }
   return tf.tidy(() => {
     const crops = tf.image.cropAndResize(image, boxes, new Array(count).fill(0), [h, w], 'bilinear')
@@ -233,12 +250,12 @@ export function augmentViews(image: tf.Tensor4D, count: number, rng: Rng, minCro
  * @example const s = await heldOutScore(img, 130, (b) => otherModel.predict(b) as tf.Tensor2D, { augmentations: 8 })
  */
 export async function heldOutScore(image: tf.Tensor3D | tf.Tensor4D, target: number, classify: Classifier, options: HeldOutOptions = {}): Promise<HeldOutScore> {
-  const { topK = 5, augmentations = 0, seed = 0, minCropFraction = DEFAULT_MIN_CROP } = options
+  const { topK = 5, augmentations = 0, seed = 0, minCropFraction = DEFAULT_MIN_CROP, flip = false } = options
   check(image.rank === 3 || (image.rank === 4 && image.shape[0] === 1), () => `heldOutScore expects one image [H, W, C]; got [${image.shape.join(', ')}]`)
   check(Number.isInteger(topK) && topK > 0, () => `topK must be a positive integer; got ${topK}`)
   check(Number.isInteger(augmentations) && augmentations >= 0, () => `augmentations must be an integer >= 0; got ${augmentations}`)
   const one = (image.rank === 3 ? tf.expandDims(image, 0) : tf.clone(image)) as tf.Tensor4D
-  const batch = augmentations > 0 ? augmentViews(one, augmentations, new Rng(seed), minCropFraction) : tf.clone(one)
+  const batch = augmentations > 0 ? augmentViews(one, augmentations, new Rng(seed), { minCropFraction, flip }) : tf.clone(one)
   one.dispose()
   let probs: tf.Tensor2D
   try {

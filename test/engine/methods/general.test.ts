@@ -96,7 +96,7 @@ describe('general loop', () => {
   })
 
   it('rejects bad parameters with BAD_PARAM naming the field', () => {
-    expect(() => resolveGeneralParams({ param: 'wavelet' as 'fft' })).toThrow(/param must be one of fft, pixel; got 'wavelet'/)
+    expect(() => resolveGeneralParams({ param: 'wavelet' as 'fft' })).toThrow(/param must be one of fft, pixel, generator; got 'wavelet'/)
     expect(() => resolveGeneralParams({ lr: -1 })).toThrow(/lr must be a positive number/)
     expect(() => resolveGeneralParams({ diversity: 1 })).toThrow(/diversity 1 needs batch_size >= 2/)
     expect(() => resolveGeneralParams({ transforms: 'some' as 'none' })).toThrow(/transforms must be/)

@@ -171,6 +171,24 @@ describe('held-out score', () => {
     img.dispose()
   })
 
+  it('flips are optional: without them every view is the flipped run\'s view or its mirror, and some views differ', () => {
+    const img = tf.tensor4d(new Rng(5).fill(16 * 16 * 3, (r) => r.uniform(0, 1)), [1, 16, 16, 3])
+    const [withFlips, without, mirrored] = tf.tidy(() => {
+      const f = augmentViews(img, 8, new Rng(3), { flip: true })
+      const n = augmentViews(img, 8, new Rng(3), { flip: false })
+      return [f, n, tf.reverse(n, 2)].map((t) => tf.unstack(t).map((v) => Array.from(v.dataSync())))
+    })
+    img.dispose()
+    let flipped = 0
+    for (let i = 0; i < 8; i++) {
+      const same = withFlips[i].every((v, k) => v === without[i][k])
+      const mirror = withFlips[i].every((v, k) => Math.abs(v - mirrored[i][k]) < 1e-6)
+      expect(same || mirror, `view ${i}`).toBe(true)
+      if (!same) flipped++
+    }
+    expect(flipped).toBeGreaterThan(0)
+  })
+
   it('augmented views are the same on wasm as on cpu', async () => {
     const data = new Rng(10).fill(12 * 12 * 3, (r) => r.uniform(0, 255))
     const run = (): number[] => tf.tidy(() => Array.from(augmentViews(tf.tensor4d(data, [1, 12, 12, 3]), 5, new Rng(4)).dataSync()))
