@@ -56,6 +56,8 @@ import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/opt
 import { optimizeBatch } from '../engine/optimize-batch.ts'
 import { defaultObjectiveText, optimizeGeneral, resolveGeneralParams } from '../engine/methods/general.ts'
 import { encodeGif } from '../engine/node/gif.ts'
+import { loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
+import { qualityOf } from '../engine/node/quality-readout.ts'
 import { parseObjective, validateObjective } from '../engine/methods/objectives.ts'
 import type { GeneralParams } from '../shared/method-params.ts'
 import { resolveParams, type FindParams } from '../engine/params.ts'
@@ -285,8 +287,13 @@ export function createRunService({
   }
 
   /** Write a finished result into the run's folder, run.json last; returns its summary. */
-  async function storeRun(job: Job, base: RunSummary, result: OptimizeResult, modelName: string): Promise<RunSummary> {
+  async function storeRun(job: Job, base: RunSummary, result: OptimizeResult, eng: RunEngine): Promise<RunSummary> {
     const dir = path.join(historyDir, job.runId)
+    const modelName = eng.modelName
+    // The quality readouts (activation, rank in the layer, spectrum slope; a second model's held-out
+    // score when the run asked for one), as the CLI records them.
+    const check = job.spec.checkModel ? await checkModel(job.spec.checkModel) : undefined
+    const quality = await qualityOf(eng.model, eng.inputSpec, result, { check, seed: job.params.rand_seed })
     const gif = job.gifFrames.length > 0
       ? await encodeGif(job.gifFrames, { width: result.inputSpec.width, height: result.inputSpec.height })
       : undefined
@@ -295,6 +302,7 @@ export function createRunService({
       brave: false,
       skipbig,
       gif,
+      quality: quality as unknown as Record<string, unknown>,
       extra: { app: 'DeepVis Studio', runId: job.runId, model: modelName, preset: base.preset, compareGroup: base.compareGroup },
     })
     const summary = finishedSummary(base, result, result.interrupted ? 'stopped' : 'done')
@@ -322,7 +330,7 @@ export function createRunService({
       const result = job.method
         ? await optimizeGeneral(eng.model, eng.inputSpec, job.method, { ...runOpts, defaultUnit: { layer: job.params.push_layer, channel: job.params.push_channel } })
         : await optimizeImage(eng.model, eng.inputSpec, job.params, runOpts)
-      return await storeRun(job, base, result, eng.modelName)
+      return await storeRun(job, base, result, eng)
     } catch (e) {
       return failRun(job, base, e)
     }
@@ -331,7 +339,7 @@ export function createRunService({
   /** Run the jobs of one compare group as one optimizeBatch (see the header), sending each run:done. */
   async function executeBatch(batch: Job[]): Promise<void> {
     let bases = batch.map((job) => baseSummary(job, '', ''))
-    let modelName = ''
+    let batchEngine: RunEngine | null = null
     const finished = new Set<number>()
     const finishRun = (i: number, summary: RunSummary): void => {
       finished.add(i)
@@ -341,7 +349,7 @@ export function createRunService({
     const storeOrFail = async (i: number, result: OptimizeResult): Promise<void> => {
       let summary: RunSummary
       try {
-        summary = await storeRun(batch[i], bases[i], result, modelName)
+        summary = await storeRun(batch[i], bases[i], result, batchEngine!)
       } catch (e) {
         summary = await failRun(batch[i], bases[i], e)
       }
@@ -349,7 +357,7 @@ export function createRunService({
     }
     try {
       const eng = await engine()
-      modelName = eng.modelName
+      batchEngine = eng
       bases = batch.map((job) => baseSummary(job, eng.modelName, eng.backend))
       const results = await batchOptimize(eng.model, eng.inputSpec, batch.map((job) => job.params), {
         backend: eng.backend,
@@ -413,6 +421,30 @@ export function createRunService({
     })
   }
 
+  /** Second models for held-out scores, by folder, loaded once (disposed with the service). */
+  const checkModels = new Map<string, Promise<LoadedModel>>()
+  function checkModel(dir: string): Promise<LoadedModel> {
+    let hit = checkModels.get(dir)
+    if (!hit) {
+      hit = loadModelFolder(dir)
+      checkModels.set(dir, hit)
+      hit.catch(() => checkModels.delete(dir))
+    }
+    return hit
+  }
+
+  /** BAD_PARAM unless the check model's last layer classifies as many classes as the target layer has units. */
+  async function validateCheckModel(dir: string, targetUnits: number): Promise<void> {
+    const other = await checkModel(dir)
+    const names = other.model.layerNames
+    const last = names[names.length - 1]
+    const info = await other.model.layerInfo(last, [other.inputSpec.height, other.inputSpec.width])
+    const classes = info.shape[info.shape.length - 1]
+    if (info.shape.length !== 1 || classes !== targetUnits) {
+      throw new DeepVisError('BAD_PARAM', `the check model ${other.name} ends in '${last}' with shape [${info.shape.join(', ')}]; the target layer has ${targetUnits} units: a held-out check needs a model that classifies the same classes`)
+    }
+  }
+
   async function start(spec: RunSpec): Promise<string> {
     if (disposed) throw new DeepVisError('INTERNAL', 'the run service was disposed (the app is quitting)')
     await ready
@@ -420,6 +452,7 @@ export function createRunService({
     const eng = await engine()
     const layer = await eng.model.layerInfo(params.push_layer, [eng.inputSpec.height, eng.inputSpec.width])
     resolveTarget(layer, params, eng.inputSpec.labels)
+    if (spec.checkModel) await validateCheckModel(spec.checkModel, layer.units)
     const method = spec.method ? methodParams(spec.method, params) : null
     if (method) {
       // The objective's syntax and layers are checked now, so a bad one creates no run.
@@ -467,6 +500,8 @@ export function createRunService({
   function dispose(): void {
     disposed = true
     for (const job of active.values()) job.controller.abort()
+    for (const loading of checkModels.values()) void loading.then((m) => m.model.dispose(), () => undefined)
+    checkModels.clear()
   }
 
   return { start, stop, list, get, delete: remove, whenIdle, busy: () => active.size > 0, dispose }

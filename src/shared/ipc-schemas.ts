@@ -87,6 +87,7 @@ export const runSpecSchema: z.ZodType<RunSpec> = z.strictObject({
   compareGroup: z.string().regex(RUN_ID_PATTERN).nullable().optional(),
   method: methodSchema.nullable().optional(),
   gifEvery: z.number().int().min(0).max(MAX_PREVIEW_EVERY).optional(),
+  checkModel: z.string().min(1).max(MAX_PATH_LENGTH).nullable().optional(),
 }) as z.ZodType<RunSpec>
 
 const layerName = z.string().min(1).max(MAX_LAYER_NAME_LENGTH)

@@ -25,6 +25,12 @@ export interface RunSpec {
   method?: Partial<GeneralParams> | null
   /** Write `<runDir>/optimization.gif` with a frame every N iterations (and the last); 0 or absent = none. */
   gifEvery?: number
+  /**
+   * Folder of a second model (on the engine's machine) that scores the best image for the target
+   * class: a held-out check that the image carries the class, not a pattern the first model overfits.
+   * Its last layer must classify the same classes as the target layer.
+   */
+  checkModel?: string | null
 }
 
 export type RunStatus = 'running' | 'done' | 'stopped' | 'failed'

@@ -524,3 +524,37 @@ describe('run service: general methods', () => {
     expect((await h.service.get(ids[1])).method?.method).toBe('lucid')
   })
 })
+
+describe('run service: quality readouts', () => {
+  it('stores the quality of every run: the best objective as activation, its rank, a spectrum slope', async () => {
+    const h = await harness()
+    const runId = await h.service.start(spec({ max_iter: 12, push_channel: 7 }))
+    await h.service.whenIdle()
+    const detail = await h.service.get(runId)
+    const q = detail.quality as { activation: number; rank: number; of: number; spectrum_slope: number | null; held_out: unknown }
+    expect(q.activation).toBeCloseTo(detail.best!.obj, 3)
+    expect(q.of).toBe(10)
+    expect(q.rank).toBeGreaterThanOrEqual(1)
+    expect(q.rank).toBeLessThanOrEqual(10)
+    // a majority success means the unit is the arg-max of its layer at the best image: rank 1
+    if (detail.majority) expect(q.rank).toBe(1)
+    expect(Number.isFinite(q.spectrum_slope)).toBe(true)
+    expect(q.held_out).toBeNull()
+  })
+
+  it('scores the best image with a second model when asked, and refuses one of other classes up front', async () => {
+    const h = await harness()
+    const runId = await h.service.start(spec({ max_iter: 12, push_channel: 7 }, { checkModel: DEFAULT_MODEL_DIR }))
+    await h.service.whenIdle()
+    const q = (await h.service.get(runId)).quality as { held_out: { probability: number; rank: number; views: number } }
+    expect(q.held_out.views).toBeGreaterThan(1)
+    expect(q.held_out.probability).toBeGreaterThanOrEqual(0)
+    expect(q.held_out.probability).toBeLessThanOrEqual(1)
+    // conv3 has 32 units; the check model classifies 10 classes.
+    await expect(h.service.start(spec({ push_layer: 'conv3', push_channel: 1 }, { checkModel: DEFAULT_MODEL_DIR })))
+      .rejects.toMatchObject({ code: 'BAD_PARAM', message: expect.stringContaining('same classes') })
+    await expect(h.service.start(spec({}, { checkModel: path.join(root, 'no-such-model') })))
+      .rejects.toMatchObject({ code: 'BAD_MODEL' })
+    h.service.dispose()
+  })
+})
