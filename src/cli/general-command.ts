@@ -46,7 +46,7 @@ const GENERAL_ONLY: Record<string, [string, keyof GeneralParams]> = {
   lrEnd: ['--lr-end', 'lr_end'], momentum: ['--momentum', 'momentum'], momentumEnd: ['--momentum-end', 'momentum_end'],
   decayStart: ['--decay-start', 'decay'], decayEnd: ['--decay-end', 'decay_end'], sigmaStart: ['--sigma-start', 'blur_radius'],
   sigmaEnd: ['--sigma-end', 'blur_radius_end'], jitter: ['--jitter', 'jitter_px'], clipEvery: ['--clip-every', 'clip_every'],
-  clipSmallNorm: ['--clip-small-norm', 'clip_small_norm_pct'], clipSmallContribution: ['--clip-small-contribution', 'clip_small_contribution_pct'],
+  clipExtreme: ['--clip-extreme', 'clip_extreme_pct'], clipSmallNorm: ['--clip-small-norm', 'clip_small_norm_pct'], clipSmallContribution: ['--clip-small-contribution', 'clip_small_contribution_pct'],
   initImage: ['--init-image', 'init_image'], generator: ['--generator', 'generator'], generatorRange: ['--generator-range', 'generator_range'],
   codeLower: ['--code-lower', 'code_lower'], codeUpper: ['--code-upper', 'code_upper'], generatorFit: ['--generator-fit', 'generator_fit'],
 }
@@ -101,6 +101,7 @@ export function addGeneralOptions(cmd: Command): Command {
     .option('--sigma-end <px>', 'cnnpref-gd: blur sigma at the last iteration', num('--sigma-end'))
     .option('--jitter <px>', 'cnnpref-gd: largest jitter shift in pixels', int('--jitter'))
     .option('--clip-every <n>', 'cnnpref-gd: clip every n iterations', int('--clip-every'))
+    .option('--clip-extreme <pct>', 'cnnpref-gd: clamp the image to its [pct/2, 100-pct/2] percentiles', num('--clip-extreme'))
     .option('--clip-small-norm <pct>', 'cnnpref-gd: zero pixels whose RGB norm is below this percentile', num('--clip-small-norm'))
     .option('--clip-small-contribution <pct>', 'cnnpref-gd: zero pixels whose norm of img*g is below this percentile', num('--clip-small-contribution'))
     .addOption(new Option('--init-image <kind>', 'pixel methods: start from mid-grey or black (cnnpref-lbfgs\'s examples), plus the init noise').choices([...INIT_IMAGES]))

@@ -131,6 +131,8 @@ export interface GeneralParams {
   jitter_px: number
   /** cnnpref-gd: clip every this many iterations (at (t+1) mod N == 0); 1..20. */
   clip_every: number
+  /** cnnpref-gd: clip_extreme: clamp the image to its [e/2, 100-e/2] percentiles every clip_every; 0..100, 0 = off. */
+  clip_extreme_pct: number
   /** cnnpref-gd: clip_small_norm / clip_small_contribution percentiles; 0..100, 0 = off. */
   clip_small_norm_pct: number
   clip_small_contribution_pct: number
@@ -174,6 +176,7 @@ export const DEFAULT_GENERAL_PARAMS: GeneralParams = {
   blur_radius_end: 0,
   jitter_px: 0,
   clip_every: 1,
+  clip_extreme_pct: 0,
   clip_small_norm_pct: 0,
   clip_small_contribution_pct: 0,
 }

@@ -42,7 +42,7 @@ import {
 import { clipPxAbsBenefit, clipSmallNorm, gaussianBlur } from '../regularizers.ts'
 import { l1Penalty, l2Penalty, totalVariation } from './penalties.ts'
 import { smoothGradientFourier } from './fourier-smooth.ts'
-import { clipSmallNorm as cnnprefSmallNorm, clipSmallContribution, drawJitter, GRADIENT_EPSILON, isClipIteration, momentumUpdate, normalizeGradient, normalizedStep, rollImage, unrollImage } from './cnnpref.ts'
+import { clipExtreme, clipSmallNorm as cnnprefSmallNorm, clipSmallContribution, drawJitter, GRADIENT_EPSILON, isClipIteration, momentumUpdate, normalizeGradient, normalizedStep, rollImage, unrollImage } from './cnnpref.ts'
 import { linearScheduleAt } from './schedules.ts'
 import { imageParam } from './image-param.ts'
 import { applyTransforms, drawTransforms, resolveTransforms } from './transforms.ts'
@@ -111,13 +111,13 @@ export function resolveGeneralParams(partial: Partial<GeneralParams>): GeneralPa
   const seed004Only = p.blur_every !== 1 || p.norm_crop_pct > 0 || p.contrib_crop_pct > 0
   check(!seed004Only || p.method === 'seed004', () => `blur_every, norm_crop_pct and contrib_crop_pct apply to method seed004 only (method is ${p.method})`)
   check(p.decay === 0 || p.method === 'seed004' || p.method === 'cnnpref-gd', () => `decay applies to methods seed004 and cnnpref-gd only (method is ${p.method})`)
-  for (const k of ['lr_end', 'momentum', 'momentum_end', 'decay_end', 'blur_radius_end', 'jitter_px', 'clip_small_norm_pct', 'clip_small_contribution_pct'] as const) {
+  for (const k of ['lr_end', 'momentum', 'momentum_end', 'decay_end', 'blur_radius_end', 'jitter_px', 'clip_extreme_pct', 'clip_small_norm_pct', 'clip_small_contribution_pct'] as const) {
     check(Number.isFinite(p[k]) && p[k] >= 0, () => `${k} must be a number >= 0; got ${p[k]}`)
   }
   check(p.momentum <= 1 && p.momentum_end <= 1 && p.decay_end < 1, () => `momentum, momentum_end must be <= 1 and decay_end < 1; got ${p.momentum}, ${p.momentum_end}, ${p.decay_end}`)
   check(Number.isInteger(p.jitter_px) && Number.isInteger(p.clip_every) && p.clip_every >= 1, () => `jitter_px must be an integer >= 0 and clip_every a positive integer; got ${p.jitter_px}, ${p.clip_every}`)
-  check(p.clip_small_norm_pct <= 100 && p.clip_small_contribution_pct <= 100, () => 'clip_small_norm_pct and clip_small_contribution_pct must be percentiles in 0..100')
-  const cnnprefOnly = p.lr_end > 0 || p.momentum > 0 || p.momentum_end > 0 || p.decay_end > 0 || p.blur_radius_end > 0 || p.jitter_px > 0 || p.clip_every !== 1 || p.clip_small_norm_pct > 0 || p.clip_small_contribution_pct > 0
+  check(p.clip_extreme_pct <= 100 && p.clip_small_norm_pct <= 100 && p.clip_small_contribution_pct <= 100, () => 'clip_extreme_pct, clip_small_norm_pct and clip_small_contribution_pct must be percentiles in 0..100')
+  const cnnprefOnly = p.lr_end > 0 || p.momentum > 0 || p.momentum_end > 0 || p.decay_end > 0 || p.blur_radius_end > 0 || p.jitter_px > 0 || p.clip_every !== 1 || p.clip_extreme_pct > 0 || p.clip_small_norm_pct > 0 || p.clip_small_contribution_pct > 0
   check(!cnnprefOnly || p.method === 'cnnpref-gd', () => `lr_end, momentum(_end), decay_end, blur_radius_end, jitter_px, clip_every and the clip percentiles apply to method cnnpref-gd only (method is ${p.method})`)
   // transforms, param, decorrelate and relu_override_steps are lucid's and ignored by the pixel methods (their defaults are lucid's).
   check(p.method === 'lucid' || p.diversity === 0, () => `diversity applies to method lucid only; method ${p.method} needs diversity 0`)
@@ -130,7 +130,7 @@ export function resolveGeneralParams(partial: Partial<GeneralParams>): GeneralPa
     for (const [k, b] of [['code_lower', p.code_lower], ['code_upper', p.code_upper]] as const) {
       check(typeof b === 'number' ? Number.isFinite(b) : Array.isArray(b) && b.length > 0 && b.every(Number.isFinite), () => `${k} must be a finite number or a list of them; got ${JSON.stringify(b)}`)
     }
-    const imageOps = p.jitter_px > 0 || p.blur_radius > 0 || p.blur_radius_end > 0 || p.clip_small_norm_pct > 0 || p.clip_small_contribution_pct > 0
+    const imageOps = p.jitter_px > 0 || p.blur_radius > 0 || p.blur_radius_end > 0 || p.clip_extreme_pct > 0 || p.clip_small_norm_pct > 0 || p.clip_small_contribution_pct > 0
     check(!imageOps, () => "jitter, blur and the pixel clips act on pixels; with param 'generator' the code is optimized (cnnpref's DGN-GD has none of them): set them to 0")
   }
   return p
@@ -654,6 +654,8 @@ async function cnnprefStep(
   const replace = (next: tf.Tensor4D): void => { if (next !== cur) { cur.dispose(); cur = next } }
   try {
     if (isClipIteration(ii, p.clip_every)) {
+      // cnnpref's order: extremes, small norm, small contribution.
+      if (p.clip_extreme_pct > 0) replace(await clipExtreme(cur, p.clip_extreme_pct))
       if (p.clip_small_norm_pct > 0) replace(await cnnprefSmallNorm(cur, p.clip_small_norm_pct))
       if (p.clip_small_contribution_pct > 0) replace(await clipSmallContribution(cur, g, p.clip_small_contribution_pct))
     }

@@ -174,6 +174,24 @@ describe('batch, schedules and penalties', () => {
   })
 })
 
+describe('cnnpref-gd clip_extreme', () => {
+  it('clamps the image to its [e/2, 100-e/2] percentiles every clip_every iterations (and is refused for other methods)', async () => {
+    const base = { method: 'cnnpref-gd' as const, lr: 2, lr_end: 2, momentum: 0.5, momentum_end: 0.5, max_iter: 4, objective: 'logits:1', blur_radius: 0, blur_radius_end: 0 }
+    const clipped = await optimizeGeneral(loaded.model, loaded.inputSpec, { ...base, clip_extreme_pct: 50 })
+    const x = Array.from(clipped.last!.x)
+    const lo = Math.min(...x)
+    const hi = Math.max(...x)
+    // 25 % of the values were at or below the 25th percentile and now equal it; the same at the top.
+    const atEnds = x.filter((v) => v === lo || v === hi).length
+    expect(atEnds / x.length).toBeGreaterThan(0.45)
+    const free = await optimizeGeneral(loaded.model, loaded.inputSpec, base)
+    const y = Array.from(free.last!.x)
+    const ends = y.filter((v) => v === Math.min(...y) || v === Math.max(...y)).length
+    expect(ends / y.length).toBeLessThan(0.05)
+    expect(() => resolveGeneralParams({ method: 'lucid', clip_extreme_pct: 5 })).toThrow(/cnnpref-gd only/)
+  })
+})
+
 describe("param 'generator'", () => {
   let artifacts: tf.io.ModelArtifacts
   beforeAll(async () => { artifacts = await generatorArtifacts() })

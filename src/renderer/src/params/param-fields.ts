@@ -144,6 +144,7 @@ export const METHOD_NUMBER_FIELDS: Record<string, ParamField> = {
   blur_radius_end: { label: 'Last blur sigma', min: 0, max: 5, step: 0.025, integer: false, log: false, help: 'cnnpref-gd: blur sigma at the last iteration (blur sigma is the first; 0 = no blur).' },
   jitter_px: { label: 'Jitter px', min: 0, max: 64, step: 1, integer: true, log: false, help: 'cnnpref-gd: largest jitter shift in pixels (image rolled by U{-J..J}).' },
   clip_every: { label: 'Clip every', min: 1, max: 20, step: 1, integer: true, log: false, help: 'cnnpref-gd: clip every this many iterations.' },
+  clip_extreme_pct: { label: 'Extreme clip %', min: 0, max: 100, step: 0.5, integer: false, log: false, help: 'cnnpref-gd: clamp the image to its [e/2, 100-e/2] percentiles every "clip every"; 0 = off.' },
   clip_small_norm_pct: { label: 'Small-norm clip %', min: 0, max: 100, step: 1, integer: false, log: false, help: 'cnnpref-gd: clip_small_norm percentile; 0 = off.' },
   clip_small_contribution_pct: { label: 'Small-contrib. clip %', min: 0, max: 100, step: 1, integer: false, log: false, help: 'cnnpref-gd: clip_small_contribution percentile; 0 = off.' },
   relu_override_steps: { label: 'ReLU override', min: 0, max: 512, step: 1, integer: true, log: false, help: 'Steps during which ReLU gradients are redirected through dead units (lucid: 16).' },
@@ -167,6 +168,7 @@ export const METHOD_FIELD_KEYS: Record<string, string[]> = {
   dnnbrain: ['lr', 'penalty', 'penalty_weight', 'blur_radius', 'smooth_factor'],
   normstep: ['lr'],
   seed004: ['lr', 'decay', 'blur_radius', 'blur_every', 'norm_crop_pct', 'contrib_crop_pct'],
-  'cnnpref-gd': ['lr', 'lr_end', 'momentum', 'momentum_end', 'decay', 'decay_end', 'blur_radius', 'blur_radius_end', 'jitter_px', 'clip_every', 'clip_small_norm_pct', 'clip_small_contribution_pct'],
-  'cnnpref-lbfgs': ['decay', 'blur_radius', 'jitter_px'],
+  'cnnpref-gd': ['lr', 'lr_end', 'momentum', 'momentum_end', 'decay', 'decay_end', 'blur_radius', 'blur_radius_end', 'jitter_px', 'clip_every', 'clip_extreme_pct', 'clip_small_norm_pct', 'clip_small_contribution_pct'],
+  // L-BFGS as in cnnpref: no regularization (the engine refuses decay, blur and jitter for it).
+  'cnnpref-lbfgs': [],
 }
