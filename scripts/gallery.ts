@@ -4,7 +4,7 @@
  * image, the final and best objective, and the median ms per iteration, then write a markdown page
  * with the images side by side. Run on demand: `npx tsx scripts/gallery.ts [options]`.
  *   --model DIR        (default ../shared/models/googlenet_bvlc)
- *   --units L:C,...    (default the flamingo logit, inception_4a/output:97, conv2/relu_3x3:29)
+ *   --units L:C,...    (default the flamingo logit; inception_4a/output:97 and conv2/relu_3x3:150 before their ReLU, which are 0 with a zero gradient at DVT's x0)
  *   --presets a,b      (default yosinski-3,lucid,dnnbrain,cnnpref-gd,normstep,seed004)
  *   --iters N          max iterations per run (default 200; each preset's own count when 0)
  *   --out DIR          images + page (default docs/gallery); the page is <out>.md beside it
@@ -20,7 +20,7 @@ const ROOT = path.resolve(import.meta.dirname, '..')
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: path.resolve(ROOT, '../shared/models/googlenet_bvlc') },
-    units: { type: 'string', default: 'loss3/classifier:130,inception_4a/output:97,conv2/relu_3x3:29' },
+    units: { type: 'string', default: 'loss3/classifier:130,inception_4a/relu_1x1/pre_relu:97,conv2/relu_3x3/pre_relu:150' },
     presets: { type: 'string', default: 'yosinski-3,lucid,dnnbrain,cnnpref-gd,normstep,seed004' },
     iters: { type: 'string', default: '200' },
     out: { type: 'string', default: path.join(ROOT, 'docs', 'gallery') },
