@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PRESETS } from '../../src/engine/params.ts'
 import { attachLabels, createEngineHost, presetInfos } from '../../src/main/engine-host.ts'
+import { METHOD_PRESETS } from '../../src/shared/method-params.ts'
 import { registerIpc, type IpcMainLike } from '../../src/main/ipc.ts'
 import { tinyCnnArtifacts } from '../fixtures/tiny-cnn.ts'
 
@@ -123,8 +124,10 @@ describe('presets and run channels', () => {
   it('presets:list lists every preset as a copy', () => {
     const host = createEngineHost({ modelDir: dir, backend: 'cpu' })
     const presets = host.handlers['presets:list'](undefined) as ReturnType<typeof presetInfos>
-    expect(presets.map((p) => p.name)).toEqual(Object.keys(PRESETS))
-    expect(presets[2]).toEqual({ name: 'yosinski-3', description: PRESETS['yosinski-3'].description, params: PRESETS['yosinski-3'].params })
+    // DVT's presets first, then the general methods' (lucid, dnnbrain, cnnpref-*, normstep, seed004).
+    expect(presets.map((p) => p.name)).toEqual([...Object.keys(PRESETS), ...Object.keys(METHOD_PRESETS)])
+    expect(presets[2]).toMatchObject({ name: 'yosinski-3', description: PRESETS['yosinski-3'].description, params: PRESETS['yosinski-3'].params })
+    expect(presets.find((p) => p.name === 'lucid')).toMatchObject({ family: 'lucid', method: { method: 'lucid' } })
     presets[2].params.lr_params!['lr'] = -1
     expect(PRESETS['yosinski-3'].params.lr_params).toEqual({ lr: 100 })
     host.dispose()
