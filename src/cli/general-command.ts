@@ -7,13 +7,12 @@ import { Command, Option } from 'commander'
 import { DeepVisError } from '../engine/errors.ts'
 import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/params.ts'
 import { defaultObjectiveText, optimizeGeneralBatch, resolveGeneralParams } from '../engine/methods/general.ts'
-import { maskNames, parseObjective, validateObjective, type MaskWeights } from '../engine/methods/objectives.ts'
-import { readArtifacts, type LoadedModel } from '../engine/node/load-model.ts'
-import { decodeNpy } from '../engine/node/npy.ts'
+import { maskNames, parseObjective, validateObjective } from '../engine/methods/objectives.ts'
+import type { LoadedModel } from '../engine/node/load-model.ts'
+import { readGeneratorArtifacts, readMasks } from '../engine/node/method-files.ts'
 import type { GeneralIterationEvent } from '../engine/methods/general.ts'
 import { checkCanWrite, renderX, resultPrefix, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import path from 'node:path'
+import { existsSync } from 'node:fs'
 import sharp from 'sharp'
 import {
   DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, GENERATOR_FITS, GENERATOR_OUTPUT_RANGES, IMAGE_PARAMS, INIT_IMAGES, METHOD_PRESETS, PENALTIES, type GeneralParams,
@@ -172,31 +171,6 @@ export function generalParamsFrom(cmd: Command, loaded: LoadedModel): GeneralPar
   return params
 }
 
-/** The per-unit weights of every mask the objective names, read from .npy files (shape as stored: H x W x C or C). */
-export function readMasks(objective: string): Record<string, MaskWeights> {
-  const out: Record<string, MaskWeights> = {}
-  for (const name of maskNames(objective)) {
-    let bytes: Uint8Array
-    try {
-      bytes = readFileSync(name)
-    } catch (err) {
-      throw new DeepVisError('BAD_PARAM', `cannot read mask file '${name}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-    }
-    out[name] = decodeNpy(bytes)
-  }
-  return out
-}
-
-/** Reads a generator's model.json (a folder holding it, or the file itself) and its weight shards. */
-export async function readGeneratorArtifacts(dir: string): Promise<ReturnType<typeof readArtifacts> extends Promise<infer T> ? T : never> {
-  let file = dir
-  try {
-    if (statSync(dir).isDirectory()) file = path.join(dir, 'model.json')
-  } catch {
-    throw new DeepVisError('BAD_MODEL', `generator folder '${dir}' does not exist`)
-  }
-  return readArtifacts(file)
-}
 
 const fmt = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(3))
 

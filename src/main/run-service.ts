@@ -58,6 +58,7 @@ import { defaultObjectiveText, optimizeGeneral, resolveGeneralParams } from '../
 import { encodeGif } from '../engine/node/gif.ts'
 import { loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
 import { qualityOf } from '../engine/node/quality-readout.ts'
+import { readGeneratorArtifacts, readMasks } from '../engine/node/method-files.ts'
 import { parseObjective, validateObjective } from '../engine/methods/objectives.ts'
 import type { GeneralParams } from '../shared/method-params.ts'
 import { resolveParams, type FindParams } from '../engine/params.ts'
@@ -328,7 +329,10 @@ export function createRunService({
         backend: eng.backend, signal: job.controller.signal, onIteration: (ev: IterationEvent) => reportProgress(job, ev, eng.inputSpec),
       }
       const result = job.method
-        ? await optimizeGeneral(eng.model, eng.inputSpec, job.method, { ...runOpts, defaultUnit: { layer: job.params.push_layer, channel: job.params.push_channel } })
+        ? await optimizeGeneral(eng.model, eng.inputSpec, job.method, {
+          ...runOpts, defaultUnit: { layer: job.params.push_layer, channel: job.params.push_channel },
+          masks: readMasks(job.method.objective), readGenerator: readGeneratorArtifacts,
+        })
         : await optimizeImage(eng.model, eng.inputSpec, job.params, runOpts)
       return await storeRun(job, base, result, eng)
     } catch (e) {
@@ -457,7 +461,7 @@ export function createRunService({
     if (method) {
       // The objective's syntax and layers are checked now, so a bad one creates no run.
       const size: [number, number] = [eng.inputSpec.height, eng.inputSpec.width]
-      await validateObjective(parseObjective(method.objective), (name) => eng.model.layerInfo(name, size))
+      await validateObjective(parseObjective(method.objective, { masks: readMasks(method.objective) }), (name) => eng.model.layerInfo(name, size))
     }
     const job: Job = {
       runId: newRunId(params), spec, params, method, createdAt: now().toISOString(), controller: new AbortController(), gifFrames: [],

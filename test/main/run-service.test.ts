@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../src/engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
 import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
+import { encodeNpy } from '../../src/engine/node/npy.ts'
 import type { FindParams } from '../../src/engine/params.ts'
 import { checkRunId, createRunService, GIF_FILE, makeRunId, RUN_JSON, type RunEngine, type RunService } from '../../src/main/run-service.ts'
 import { DEFAULT_GENERAL_PARAMS, METHOD_PRESETS } from '../../src/shared/method-params.ts'
@@ -477,6 +478,22 @@ describe('run service: general methods', () => {
     const dvt = await h.service.start(spec({ max_iter: 2 }))
     await h.service.whenIdle()
     expect((await h.service.get(dvt)).method ?? null).toBeNull()
+  })
+
+  it('a mask objective reads its weights file on the engine side; a missing file is refused up front', async () => {
+    const h = await harness()
+    const weights = new Float32Array(10)
+    weights[3] = 2
+    weights[5] = -1
+    const maskFile = path.join(root, 'mask-logits.npy')
+    await writeFile(maskFile, encodeNpy(weights, [10]))
+    const runId = await h.service.start(spec({ max_iter: 6 }, { method: { ...LUCID, objective: `mask(logits, '${maskFile}')` } }))
+    await h.service.whenIdle()
+    const detail = await h.service.get(runId)
+    expect(h.done(runId).status).toBe('done')
+    expect(detail.best!.obj).toBeGreaterThan(detail.series.obj[0])
+    await expect(h.service.start(spec({ max_iter: 3 }, { method: { ...LUCID, objective: `mask(logits, '${path.join(root, 'nope.npy')}')` } })))
+      .rejects.toMatchObject({ code: 'BAD_PARAM', message: expect.stringContaining('nope.npy') })
   })
 
   it('gifEvery writes optimization.gif with a frame every N iterations and the last', async () => {
