@@ -20,6 +20,7 @@ import {
 import { parseInteger, parseNumber } from './parse-values.ts'
 import { CHECK_AUGMENTATIONS, formatQuality, GifFrames, IterationLog, qualityOf } from './run-extras.ts'
 import { loadModelFolder } from '../engine/node/load-model.ts'
+import { formatMagnitude } from '../shared/format.ts'
 
 /** The methods --method accepts: DVT's loop plus the general ones. */
 export const METHODS = ['dvt', ...GENERAL_METHODS] as const
@@ -172,7 +173,7 @@ export function generalParamsFrom(cmd: Command, loaded: LoadedModel): GeneralPar
 }
 
 
-const fmt = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(3))
+const fmt = (v: number): string => formatMagnitude(v)
 
 /** The DVT-style params the output template sees (the objective's first unit, seed, iterations), before the run. */
 function templateParams(params: GeneralParams): FindParams {

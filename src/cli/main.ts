@@ -5,6 +5,7 @@
  * Shape: `await main(argv, io) => exit code` (no process.exit inside, so tests can call it).
  */
 import { Command, CommanderError, Option } from 'commander'
+import { formatMagnitude } from '../shared/format.ts'
 import cliProgress from 'cli-progress'
 import { DeepVisError } from '../engine/errors.ts'
 import {
@@ -96,9 +97,7 @@ function paramsFrom(cmd: Command, defaults: { push_layer?: string; push_channel?
   })
 }
 
-function fmt(v: number): string {
-  return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(3)
-}
+const fmt = (v: number): string => formatMagnitude(v)
 
 async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
   const opts = cmd.opts()

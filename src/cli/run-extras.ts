@@ -15,6 +15,7 @@ import { CHECK_AUGMENTATIONS, qualityOf, type HeldOut, type Quality } from '../e
 import sharp from 'sharp'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
+import { formatMagnitude } from '../shared/format.ts'
 
 /** The quality readouts live in the engine (the app computes them too); re-exported for the CLI. */
 export { CHECK_AUGMENTATIONS, qualityOf, type HeldOut, type Quality }
@@ -106,7 +107,7 @@ export class IterationLog {
   }
 }
 
-const fmt = (v: number): string => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(3))
+const fmt = (v: number): string => formatMagnitude(v)
 
 /** One line for the CLI. */
 export function formatQuality(q: Quality): string {

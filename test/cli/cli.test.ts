@@ -9,20 +9,13 @@ import { copyFile, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/pr
 import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
-import { main } from '../../src/cli/main.ts'
+import { cli } from '../helpers/cli.ts'
 import { decodeNpy } from '../../src/engine/node/npy.ts'
 import { tinyCnnArtifacts } from '../fixtures/tiny-cnn.ts'
 import { TINY_SIDECAR, writeModelFolder } from '../fixtures/model-folder.ts'
 
 let tmp = ''
 let modelDir = ''
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const code = await main(argv, { stdout: (t) => { out += t }, stderr: (t) => { err += t }, isTTY: false })
-  return { code, out, err }
-}
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'deepvis-cli-'))

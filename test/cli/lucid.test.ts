@@ -9,16 +9,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { main } from '../../src/cli/main.ts'
+import { cli } from '../helpers/cli.ts'
 
 let tmp = ''
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const code = await main(argv, { stdout: (t) => { out += t }, stderr: (t) => { err += t }, isTTY: false })
-  return { code, out, err }
-}
 
 beforeAll(async () => { tmp = await mkdtemp(path.join(os.tmpdir(), 'deepvis-lucid-cli-')) })
 afterAll(async () => { await rm(tmp, { recursive: true, force: true }) })

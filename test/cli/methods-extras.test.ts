@@ -12,17 +12,10 @@ import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
 import * as tf from '@tensorflow/tfjs'
-import { main } from '../../src/cli/main.ts'
+import { cli } from '../helpers/cli.ts'
 import { decodeNpy, encodeNpy } from '../../src/engine/node/npy.ts'
 
 let tmp = ''
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const code = await main(argv, { stdout: (t) => { out += t }, stderr: (t) => { err += t }, isTTY: false })
-  return { code, out, err }
-}
 
 beforeAll(async () => { tmp = await mkdtemp(path.join(os.tmpdir(), 'deepvis-methods-extras-')) })
 afterAll(async () => { await rm(tmp, { recursive: true, force: true }) })

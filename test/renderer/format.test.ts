@@ -3,7 +3,7 @@
  * missing or not finite (a NaN learning rate crosses the WebSocket as null and must not crash a panel).
  */
 import { describe, expect, it } from 'vitest'
-import { formatNumber } from '../../src/renderer/src/format'
+import { formatNumber } from '../../src/shared/format'
 
 describe('formatNumber', () => {
   it('writes readable numbers with three decimals and extremes with an exponent', () => {
