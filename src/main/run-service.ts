@@ -59,6 +59,7 @@ import { encodeGif } from '../engine/node/gif.ts'
 import { loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
 import { qualityOf } from '../engine/node/quality-readout.ts'
 import { readGeneratorArtifacts, readMasks } from '../engine/node/method-files.ts'
+import type { MaskWeights } from '../engine/methods/objectives.ts'
 import { parseObjective, validateObjective } from '../engine/methods/objectives.ts'
 import type { GeneralParams } from '../shared/method-params.ts'
 import { resolveParams, type FindParams } from '../engine/params.ts'
@@ -149,6 +150,8 @@ interface Job {
   params: FindParams
   /** The general method's resolved parameters; null = DVT. */
   method: GeneralParams | null
+  /** The weights of the masks its objective names, read once when the run is started. */
+  masks: Record<string, MaskWeights>
   createdAt: string
   controller: AbortController
   /** Frames of optimization.gif (RGB, x + mean as previews), when spec.gifEvery > 0. */
@@ -331,7 +334,7 @@ export function createRunService({
       const result = job.method
         ? await optimizeGeneral(eng.model, eng.inputSpec, job.method, {
           ...runOpts, defaultUnit: { layer: job.params.push_layer, channel: job.params.push_channel },
-          masks: readMasks(job.method.objective), readGenerator: readGeneratorArtifacts,
+          masks: job.masks, readGenerator: readGeneratorArtifacts,
         })
         : await optimizeImage(eng.model, eng.inputSpec, job.params, runOpts)
       return await storeRun(job, base, result, eng)
@@ -458,13 +461,14 @@ export function createRunService({
     resolveTarget(layer, params, eng.inputSpec.labels)
     if (spec.checkModel) await validateCheckModel(spec.checkModel, layer.units)
     const method = spec.method ? methodParams(spec.method, params) : null
+    const masks = method ? readMasks(method.objective) : {}
     if (method) {
       // The objective's syntax and layers are checked now, so a bad one creates no run.
       const size: [number, number] = [eng.inputSpec.height, eng.inputSpec.width]
-      await validateObjective(parseObjective(method.objective, { masks: readMasks(method.objective) }), (name) => eng.model.layerInfo(name, size))
+      await validateObjective(parseObjective(method.objective, { masks }), (name) => eng.model.layerInfo(name, size))
     }
     const job: Job = {
-      runId: newRunId(params), spec, params, method, createdAt: now().toISOString(), controller: new AbortController(), gifFrames: [],
+      runId: newRunId(params), spec, params, method, masks, createdAt: now().toISOString(), controller: new AbortController(), gifFrames: [],
     }
     active.set(job.runId, job)
     queue.push(job)
