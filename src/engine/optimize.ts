@@ -9,7 +9,8 @@
  * Every tensor of a step is freed in the step; the recorder owns its snapshots (tf.clone).
  * The per-image pieces (prepareProblem, cropToPixels, networkInput, imageStats, readStats, dvtStep,
  * readResult) are exported so that optimize-batch.ts runs exactly the same per-image work on a batch.
- * On wasm, stride-1 convolution input gradients go through a forward conv (conv-input-grad.ts).
+ * On wasm, stride-1 convolution input gradients go through a forward conv (conv-input-grad.ts, installed
+ * with the backend by installGradientOverrides).
  * Shape: `await optimizeImage(model, inputSpec, params, {backend, signal, onIteration}) => OptimizeResult`
  */
 import * as tf from '@tensorflow/tfjs'
@@ -19,7 +20,6 @@ import { resolveParams } from './params.ts'
 import { Recorder, type StepRecord } from './recorder.ts'
 import { learningRate } from './lr-policies.ts'
 import { Rng, RNG_NAME } from './rng.ts'
-import { installConvInputGradient } from './conv-input-grad.ts'
 import { blursAt, clipPxAbsBenefit, clipPxBenefit, clipSmallNorm, clipSmallVal, decay, gaussianBlur, gaussianKernel1d } from './regularizers.ts'
 import type { InputSpec } from './model/input-spec.ts'
 import { meanIsImage } from './model/input-spec.ts'
@@ -138,8 +138,6 @@ export interface ImageProblem {
 
 /** Resolve params, the target unit and x0 of one image; throws DeepVisError for a bad layer/unit/blur before any work. */
 export async function prepareProblem(model: VisModel, spec: InputSpec, rawParams: FindParams): Promise<ImageProblem> {
-  // Stride-1 convolution input gradients through XNNPACK's forward conv on wasm: same values, 6-10x faster.
-  installConvInputGradient()
   const params = resolveParams(rawParams)
   const size: [number, number] = [spec.height, spec.width]
   const layer = await model.layerInfo(params.push_layer, size)

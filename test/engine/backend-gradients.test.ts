@@ -13,8 +13,7 @@
  * this machine: libtensorflow cannot be downloaded).
  */
 import * as tf from '@tensorflow/tfjs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { installConvInputGradient } from '../../src/engine/conv-input-grad.ts'
+import { afterAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../src/engine/node/backends.ts'
 import { meanIsImage } from '../../src/engine/model/input-spec.ts'
 import { loadModelFolder } from '../../src/engine/node/load-model.ts'
@@ -113,8 +112,6 @@ async function expectSameAsCpu(backend: 'wasm' | 'webgpu', id: string, layer: st
 }
 
 describe.skipIf(!HAVE_SHARED_MODELS)('input gradients on every shipped backend equal cpu on the shared models', () => {
-  // The gradient paths the optimizer ships with (wasm's convolution input gradient through forward convolutions).
-  beforeAll(() => installConvInputGradient())
   afterAll(async () => { await initBackend('wasm') })
 
   it.each(SHARED_TARGETS)('$id $layer:$channel: wasm = cpu', async ({ id, layer, channel }) => {
