@@ -269,7 +269,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`deepvis: error: ${err.message}\n`)
       return err.code === 'INTERNAL' ? 1 : 2
     }
-    io.stderr(`deepvis: internal error: ${(err as Error).stack ?? String(err)}\n`)
+    // A genuine bug: one line; the stack only with DEEPVIS_DEBUG=1.
+    const detail = process.env.DEEPVIS_DEBUG === '1' ? ((err as Error).stack ?? String(err)) : (err instanceof Error ? err.message.split('\n')[0] : String(err))
+    io.stderr(`deepvis: internal error (a bug; DEEPVIS_DEBUG=1 shows the stack): ${detail}\n`)
     return 1
   }
 }

@@ -58,6 +58,9 @@ const PERCENTILE_FIELDS = [
 ] as const
 
 /** Fill defaults and validate every field; throws DeepVisError('BAD_PARAM') naming the bad value. */
+/** Largest blur radius (sigma, pixels) accepted: its kernel (8 sigma + 1 wide) still fits a 4096-pixel image. */
+export const MAX_BLUR_RADIUS = 500
+
 export function resolveParams(partial: Partial<FindParams> & Pick<FindParams, 'push_layer' | 'push_channel'>): FindParams {
   const p: FindParams = { ...DEFAULT_PARAMS, ...partial, lr_params: { ...(partial.lr_params ?? DEFAULT_PARAMS.lr_params) } }
   check((START_MODES as readonly string[]).includes(p.start_at), () => `start_at must be one of ${START_MODES.join(', ')}; got '${p.start_at}'`)
@@ -73,7 +76,8 @@ export function resolveParams(partial: Partial<FindParams> & Pick<FindParams, 'p
   }
   check(Number.isFinite(p.push_dir) && p.push_dir !== 0, () => `push_dir must be a non-zero number (1 maximizes, -1 minimizes); got ${p.push_dir}`)
   check(Number.isFinite(p.decay) && p.decay >= 0 && p.decay <= 1, () => `decay must be in [0, 1]; got ${p.decay}`)
-  check(Number.isFinite(p.blur_radius) && p.blur_radius >= 0, () => `blur_radius must be >= 0 pixels; got ${p.blur_radius}`)
+  check(Number.isFinite(p.blur_radius) && p.blur_radius >= 0 && p.blur_radius <= MAX_BLUR_RADIUS,
+    () => `blur_radius must be in [0, ${MAX_BLUR_RADIUS}] pixels; got ${p.blur_radius}`)
   check(Number.isInteger(p.blur_every) && p.blur_every >= 0, () => `blur_every must be a non-negative integer; got ${p.blur_every}`)
   for (const f of PERCENTILE_FIELDS) {
     check(Number.isFinite(p[f]) && p[f] >= 0 && p[f] <= 100, () => `${f} must be in [0, 100]; got ${p[f]}`)

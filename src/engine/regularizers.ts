@@ -11,11 +11,14 @@ import { keepMask, percentile } from './percentile.ts'
 
 /** scipy.ndimage's default truncation: the kernel extends to 4 sigma. */
 export const GAUSSIAN_TRUNCATE = 4
+/** Largest kernel radius built (a 4096-pixel image's side): beyond it the blur is refused before allocating. */
+const MAX_KERNEL_RADIUS = 4096
 
 /** scipy.ndimage.gaussian_filter1d's kernel: radius int(4 sigma + 0.5), weights exp(-x^2 / 2 sigma^2), normalized. */
 export function gaussianKernel1d(sigma: number): Float32Array {
-  check(sigma > 0, () => `blur sigma must be > 0; got ${sigma}`)
+  check(Number.isFinite(sigma) && sigma > 0, () => `blur sigma must be a finite number > 0; got ${sigma}`)
   const radius = Math.floor(GAUSSIAN_TRUNCATE * sigma + 0.5)
+  check(radius <= MAX_KERNEL_RADIUS, () => `blur sigma ${sigma} needs a ${2 * radius + 1}-pixel kernel, over the ${2 * MAX_KERNEL_RADIUS + 1} pixels any image here can use`)
   const k = new Float64Array(2 * radius + 1)
   let sum = 0
   for (let i = -radius; i <= radius; i++) {

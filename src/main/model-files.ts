@@ -6,19 +6,22 @@
  *   complete. The same files uploaded again reuse the existing folder.
  * - `exportRun(runFolder, runId, destRoot)`: copy a stored run's images (best / last / majority,
  *   `_X.png` and `_Xpm.png`, those that exist), info.json, info.txt and optimization.gif (when present) into `<destRoot>/<runId>/`;
- *   refuses a destination that exists and is not an empty folder.
+ *   `destRoot` must exist and lie outside /proc, /sys and /dev; only `<runId>/` is created in it; refuses a
+ *   destination that exists and is not an empty folder; gives up after EXPORT_TIMEOUT_MS.
  * - `expandHome(p)`: `~` and `~/…` to the home folder, as a shell would.
  * File names of uploads are validated by the IPC schema (plain names); this module checks again.
  * Shape: `await storeUpload(dir, files) => folder`; `await exportRun(src, runId, dest) => ExportResult`
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { constants as fsConstants } from 'node:fs'
+import { copyFile, lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
 import { GIF_SUFFIX, INFO_JSON, INFO_TXT, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
 import type { ExportResult, UploadedFile } from '../shared/app-types.ts'
 import { UPLOAD_NAME_PATTERN } from '../shared/ipc-schemas.ts'
+import { refuseSpecialRoot } from '../engine/node/safe-files.ts'
 
 /** Hex characters of the sha256 naming an upload folder (96 bits: no accidental collisions). */
 export const UPLOAD_HASH_CHARS = 24
@@ -26,6 +29,8 @@ export const UPLOAD_HASH_CHARS = 24
 const TEMP_RANDOM_BYTES = 6
 /** Image suffixes of a stored run, per snapshot slot. */
 const IMAGE_SUFFIXES = ['_X.png', '_Xpm.png'] as const
+/** An export that takes longer than this (a hung network mount, say) is abandoned. */
+export const EXPORT_TIMEOUT_MS = 60_000
 
 /** `~` or `~/rest` to the home folder; other paths unchanged. */
 export function expandHome(p: string): string {
@@ -106,29 +111,47 @@ export async function exportableFiles(runFolder: string): Promise<string[]> {
  * on a failed copy the half-written destination is removed.
  * @example await exportRun(detail.folder, detail.runId, '/home/me/exports')
  */
-export async function exportRun(runFolder: string, runId: string, destRoot: string): Promise<ExportResult> {
+export async function exportRun(runFolder: string, runId: string, destRoot: string, timeoutMs = EXPORT_TIMEOUT_MS): Promise<ExportResult> {
   const root = expandHome(destRoot)
   if (!path.isAbsolute(root)) {
     throw new DeepVisError('BAD_PARAM', `export folder '${destRoot}' is not an absolute path; give a full path such as /home/me/exports`)
   }
+  await refuseSpecialRoot(root, 'export folder')
+  const rootSt = await stat(root).catch(() => null)
+  if (!rootSt) throw new DeepVisError('BAD_PARAM', `export folder ${root} does not exist; create it first (only the run's own folder is created inside it)`)
+  if (!rootSt.isDirectory()) throw new DeepVisError('BAD_PARAM', `export folder ${root} is not a folder`)
   const dest = path.join(root, runId)
   let created = false
-  const st = await stat(dest).catch(() => null)
-  if (st && !st.isDirectory()) throw new DeepVisError('BAD_PARAM', `cannot export to ${dest}: a file of that name exists`)
+  const st = await lstat(dest).catch(() => null)
+  if (st && !st.isDirectory()) throw new DeepVisError('BAD_PARAM', `cannot export to ${dest}: something that is not a folder has that name`)
   if (st && (await readdir(dest)).length > 0) {
     throw new DeepVisError('BAD_PARAM', `cannot export to ${dest}: the folder exists and is not empty (choose another folder, or empty it)`)
   }
   const files = await exportableFiles(runFolder)
   if (files.length === 0) throw new DeepVisError('BAD_PARAM', `run '${runId}' has no result files in ${runFolder}`)
-  try {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`it took longer than ${timeoutMs / 1000} s`)), timeoutMs)
+  })
+  const copy = (async () => {
     if (!st) {
-      await mkdir(dest, { recursive: true })
+      // Only the run's own folder is created: never a chain of parents.
+      await mkdir(dest)
       created = true
     }
-    for (const name of files) await copyFile(path.join(runFolder, name), path.join(dest, name))
+    // COPYFILE_EXCL: never write through a file (or a FIFO) that appeared in the folder meanwhile.
+    for (const name of files) await copyFile(path.join(runFolder, name), path.join(dest, name), fsConstants.COPYFILE_EXCL)
+  })()
+  try {
+    await Promise.race([copy, timeout])
   } catch (e) {
+    // Only what this export created is removed: the files it copied, then its folder.
+    await copy.catch(() => undefined)
     if (created) await rm(dest, { recursive: true, force: true }).catch(() => undefined)
+    else await Promise.all(files.map((n) => rm(path.join(dest, n), { force: true }).catch(() => undefined)))
     throw new DeepVisError('BAD_PARAM', `could not export run '${runId}' to ${dest}: ${e instanceof Error ? e.message : String(e)}`)
+  } finally {
+    clearTimeout(timer)
   }
   return { folder: dest, files }
 }

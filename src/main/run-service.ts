@@ -8,10 +8,12 @@
  *   queues the run and returns its id at once. Runs execute one at a time, in order.
  * - While a run executes, each iteration is streamed as `run:progress`, with a PNG data URL of the
  *   current image (x + mean, stretched, as best_Xpm) every `previewEvery` iterations and at the end.
- * - At the end the result is written with the CLI's `saveResults` into `<historyDir>/<runId>/`
- *   (best_X.png, best_Xpm.png, ..., info.txt, *.npy, info.json), then `run.json` (summary + params)
- *   LAST, via a temporary file and a rename: a folder without run.json is an interrupted run; `list()`
- *   ignores it and the service removes it when it starts. Then `run:done` carries the summary.
+ * - At the end the result is written with the CLI's `saveResults` into the staging folder
+ *   `<historyDir>/.partial/<runId>/` (best_X.png, best_Xpm.png, ..., info.txt, *.npy, info.json), then
+ *   `run.json` (summary + params) LAST, and the complete folder is renamed to `<historyDir>/<runId>/`.
+ *   Only `.partial/` is swept when the service starts (interrupted runs); nothing else in the history
+ *   folder is ever removed except a run the user deletes, and only a folder holding our run.json.
+ *   Then `run:done` carries the summary.
  * - Compare groups run batched: when the next queued run has a `compareGroup`, the service waits until
  *   no further run of that group has been queued for `compareGatherMs` (the compare view starts its
  *   columns one run:start after another), then takes every queued run of the group (at most MAX_BATCH,
@@ -46,7 +48,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
@@ -194,9 +196,12 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
 }
 
+/** The history's staging folder: runs being written; the only part of the history swept at start. */
+export const PARTIAL_SUBDIR = '.partial'
+
 /**
- * Create the service. The history folder is created and swept of interrupted runs (sub-folders
- * without run.json) at once; every method waits for that.
+ * Create the service. The history folder is created and its staging folder swept of interrupted
+ * runs at once; every method waits for that.
  * @example const runs = createRunService({ historyDir, engine: host.engine, emit: (c, p) => win.webContents.send(c, p) })
  */
 export function createRunService({
@@ -208,12 +213,16 @@ export function createRunService({
   let pumping: Promise<void> | null = null
   let disposed = false
 
+  /** Where a run is written until it is complete (its run.json written): `<history>/.partial/<runId>`. */
+  const partialDir = (runId: string): string => path.join(historyDir, PARTIAL_SUBDIR, runId)
+
   const ready = (async () => {
     await mkdir(historyDir, { recursive: true })
-    for (const entry of await readdir(historyDir, { withFileTypes: true })) {
-      if (entry.isDirectory() && RUN_ID_PATTERN.test(entry.name) && !existsSync(path.join(historyDir, entry.name, RUN_JSON))) {
-        await rm(path.join(historyDir, entry.name), { recursive: true, force: true })
-      }
+    // Only the staging folder is swept: everything else in the history folder may be the user's.
+    const staging = path.join(historyDir, PARTIAL_SUBDIR)
+    const partial = await readdir(staging, { withFileTypes: true }).catch(() => [])
+    for (const entry of partial) {
+      if (entry.isDirectory() && RUN_ID_PATTERN.test(entry.name)) await rm(path.join(staging, entry.name), { recursive: true, force: true })
     }
   })()
 
@@ -229,7 +238,7 @@ export function createRunService({
   function newRunId(params: FindParams): string {
     for (;;) {
       const id = makeRunId(now(), params.push_layer, params.push_channel)
-      if (!active.has(id) && !existsSync(path.join(historyDir, id))) return id
+      if (!active.has(id) && !existsSync(path.join(historyDir, id)) && !existsSync(partialDir(id))) return id
     }
   }
 
@@ -292,7 +301,8 @@ export function createRunService({
 
   /** Write a finished result into the run's folder, run.json last; returns its summary. */
   async function storeRun(job: Job, base: RunSummary, result: OptimizeResult, eng: RunEngine): Promise<RunSummary> {
-    const dir = path.join(historyDir, job.runId)
+    const dir = partialDir(job.runId)
+    await mkdir(path.dirname(dir), { recursive: true })
     const modelName = eng.modelName
     // The quality readouts (activation, rank in the layer, spectrum slope; a second model's held-out
     // score when the run asked for one), as the CLI records them.
@@ -313,12 +323,16 @@ export function createRunService({
     const method = result.method ? (result.method.params as GeneralParams) : null
     const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params, method }
     await writeFileAtomic(path.join(dir, RUN_JSON), new TextEncoder().encode(JSON.stringify(stored, null, 2) + '\n'))
+    // Complete: out of the staging folder into the history under its id (refused if that name was taken meanwhile).
+    const final = path.join(historyDir, job.runId)
+    if (existsSync(final)) throw new DeepVisError('INTERNAL', `cannot store run '${job.runId}': ${final} exists`)
+    await rename(dir, final)
     return summary
   }
 
   /** A failed run: its folder removed, the message in the summary. */
   async function failRun(job: Job, base: RunSummary, e: unknown): Promise<RunSummary> {
-    await rm(path.join(historyDir, job.runId), { recursive: true, force: true }).catch(() => undefined)
+    await rm(partialDir(job.runId), { recursive: true, force: true }).catch(() => undefined)
     if (!(e instanceof DeepVisError)) console.error(`[runs] run ${job.runId} failed:`, e)
     return { ...base, status: 'failed', error: errorText(e) }
   }
@@ -496,7 +510,8 @@ export function createRunService({
     await ready
     if (active.has(runId)) throw new DeepVisError('BAD_PARAM', `run '${runId}' is still queued or running; stop it first`)
     const dir = path.join(historyDir, runId)
-    if (!existsSync(dir)) throw new DeepVisError('BAD_PARAM', `no stored run '${runId}'`)
+    // Only a folder this app wrote (it holds our run.json) is ever deleted.
+    if (!existsSync(path.join(dir, RUN_JSON))) throw new DeepVisError('BAD_PARAM', `no stored run '${runId}'`)
     await rm(dir, { recursive: true, force: true })
   }
 

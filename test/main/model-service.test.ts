@@ -363,6 +363,16 @@ describe('run:export', () => {
     const summary = await runOnce(host, next, 4)
     const src = (await host.handlers['runs:get'](summary.runId)).folder
     const dest = path.join(root, 'exports')
+    // Only the run's own folder is created: a missing parent is refused and not created.
+    await expect(host.handlers['run:export']({ runId: summary.runId, folder: path.join(dest, 'a', 'b') }))
+      .rejects.toMatchObject({ code: 'BAD_PARAM', message: expect.stringContaining('does not exist') })
+    expect(existsSync(path.join(dest, 'a'))).toBe(false)
+    // Kernel and device trees are refused at once (recursive mkdir used to loop in /proc/self).
+    for (const special of ['/proc/self', '/sys', '/dev', '/dev/shm']) {
+      await expect(host.handlers['run:export']({ runId: summary.runId, folder: special }))
+        .rejects.toMatchObject({ code: 'BAD_PARAM', message: expect.stringContaining('/proc, /sys, /dev') })
+    }
+    await mkdir(dest)
     const result = await host.handlers['run:export']({ runId: summary.runId, folder: dest })
     expect(result.folder).toBe(path.join(dest, summary.runId))
     const slots = ['best', 'last', 'majority'].filter((s) => summary[s as 'best'] !== null)

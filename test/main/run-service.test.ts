@@ -22,7 +22,7 @@ import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/
 import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
 import { encodeNpy } from '../../src/engine/node/npy.ts'
 import type { FindParams } from '../../src/engine/params.ts'
-import { checkRunId, createRunService, GIF_FILE, makeRunId, RUN_JSON, type RunEngine, type RunService } from '../../src/main/run-service.ts'
+import { checkRunId, createRunService, GIF_FILE, makeRunId, PARTIAL_SUBDIR, RUN_JSON, type RunEngine, type RunService } from '../../src/main/run-service.ts'
 import { DEFAULT_GENERAL_PARAMS, METHOD_PRESETS } from '../../src/shared/method-params.ts'
 import type { EventChannel, EventMap } from '../../src/shared/ipc-contract.ts'
 import { RUN_ID_PATTERN } from '../../src/shared/ipc-schemas.ts'
@@ -213,25 +213,36 @@ describe('run service: history', () => {
     await expect(h.service.delete(a)).rejects.toMatchObject({ code: 'BAD_PARAM' })
   })
 
-  it('ignores a folder without run.json, and sweeps it when a service starts', async () => {
+  it('sweeps only its staging folder at start: unrelated folders and files (even run-id-like names without run.json) stay byte for byte', async () => {
     const dir = path.join(root, 'sweep')
-    const leftover = path.join(dir, '20260101-000000-logits-0001-dead')
-    const foreign = path.join(dir, 'not a run.d')
+    const leftover = path.join(dir, PARTIAL_SUBDIR, '20260101-000000-logits-0001-dead')
+    const userFolders = ['Documents', 'src', '20260101-000000-logits-0001-cafe', 'not a run.d']
     await mkdir(leftover, { recursive: true })
-    await mkdir(foreign, { recursive: true })
     await writeFile(path.join(leftover, 'info.json'), '{}')
+    for (const f of userFolders) {
+      await mkdir(path.join(dir, f), { recursive: true })
+      await writeFile(path.join(dir, f, 'notes.txt'), `keep ${f}`)
+    }
+    await writeFile(path.join(dir, 'loose.txt'), 'loose')
     const h = await harness({ dir })
     expect(await h.service.list()).toEqual([])
     expect(existsSync(leftover)).toBe(false)
-    expect(existsSync(foreign)).toBe(true) // not a run folder: left alone
-    // One appearing later (a run being written) is ignored, not deleted.
+    for (const f of userFolders) expect(await readFile(path.join(dir, f, 'notes.txt'), 'utf8')).toBe(`keep ${f}`)
+    expect(await readFile(path.join(dir, 'loose.txt'), 'utf8')).toBe('loose')
+    // A folder without our run.json is not a run: deleting it is refused and it stays.
+    await expect(h.service.delete('20260101-000000-logits-0001-cafe')).rejects.toMatchObject({ code: 'BAD_PARAM' })
+    expect(existsSync(path.join(dir, '20260101-000000-logits-0001-cafe', 'notes.txt'))).toBe(true)
+    // A run is written under .partial/ and moved into the history only when complete.
+    const { runId } = { runId: await h.service.start(spec({ max_iter: 2 })) }
+    await h.service.whenIdle()
+    expect(existsSync(path.join(dir, runId, RUN_JSON))).toBe(true)
+    expect(existsSync(path.join(dir, PARTIAL_SUBDIR, runId))).toBe(false)
+    // A corrupt run.json is ignored.
     const late = path.join(dir, '20260101-000000-logits-0001-beef')
     await mkdir(late)
-    expect(await h.service.list()).toEqual([])
-    expect(existsSync(late)).toBe(true)
-    // A corrupt run.json is ignored too.
     await writeFile(path.join(late, RUN_JSON), '{ not json')
-    expect(await h.service.list()).toEqual([])
+    expect((await h.service.list()).map((r) => r.runId)).toEqual([runId])
+    for (const f of userFolders) expect(await readFile(path.join(dir, f, 'notes.txt'), 'utf8')).toBe(`keep ${f}`)
   })
 
   it.each(['../x', '..', '../../etc', 'a/b', 'a\\b', '.', '', 'x'.repeat(65)])('refuses the run id %j everywhere', async (bad) => {
@@ -302,7 +313,7 @@ describe('run service: stop, queue, failures', () => {
   it('a run failing while it executes ends as a failed summary, stores nothing, and the queue goes on', async () => {
     const h = await harness()
     // The blur kernel check happens inside the engine loop, after the target was accepted.
-    const bad = await h.service.start(spec({ blur_radius: 1000, blur_every: 1 }))
+    const bad = await h.service.start(spec({ blur_radius: 400, blur_every: 1 }))
     const good = await h.service.start(spec({ max_iter: 2 }))
     await h.service.whenIdle()
     expect(h.done(bad)).toMatchObject({ status: 'failed', iterations: 0, error: expect.stringContaining('blur_radius') })
@@ -433,7 +444,7 @@ describe('run service: compare groups run batched', () => {
     // The blur kernel check happens inside the engine loop, so the batch fails while running.
     const bad = [
       await h.service.start(spec({ max_iter: 3 }, { compareGroup: 'cmp-3' })),
-      await h.service.start(spec({ max_iter: 3, blur_radius: 1000, blur_every: 1 }, { compareGroup: 'cmp-3' })),
+      await h.service.start(spec({ max_iter: 3, blur_radius: 400, blur_every: 1 }, { compareGroup: 'cmp-3' })),
     ]
     const after = await h.service.start(spec({ max_iter: 2 }))
     await h.service.whenIdle()

@@ -8,13 +8,16 @@
  * mean 127.5 grey).
  * Shape: `await loadModelFolder(path, overrides) => LoadedModel`
  */
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type * as tf from '@tensorflow/tfjs'
 import { DeepVisError } from '../errors.ts'
 import { createVisModel, type VisModel } from '../model/vis-model.ts'
 import { perChannel, validateInputSpec, type ChannelOrder, type InputSpec } from '../model/input-spec.ts'
+import { limits, raiseHint } from './limits.ts'
+import { readRegularFile, resolveInside } from './safe-files.ts'
+import { checkArtifacts, checkModelRuns } from './model-checks.ts'
 
 /** Folder of the embedded default model shipped with the app. */
 export const DEFAULT_MODEL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../resources/models/deepvis-shapes')
@@ -73,6 +76,15 @@ interface SidecarSpec {
   offset?: number | number[]
   labels?: string
   defaults?: { push_layer?: string; push_channel?: number }
+  /** Folder that the files it names (labels, mean image) must stay inside; default the model's folder. */
+  root?: string
+}
+
+/** A file named by a sidecar or index (relative to the model folder), checked to stay inside `root`. */
+async function namedFile(dir: string, root: string, name: string, what: string): Promise<string> {
+  if (typeof name !== 'string' || name.length === 0) throw new DeepVisError('BAD_INPUT_SPEC', `${what} must be a file name`)
+  const abs = path.resolve(dir, name)
+  return resolveInside(root, path.relative(root, abs), what, 'BAD_INPUT_SPEC')
 }
 
 const BYTES_PER: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 }
@@ -81,14 +93,20 @@ async function exists(p: string): Promise<boolean> {
   try { await stat(p); return true } catch { return false }
 }
 
-async function readJson(file: string, what: string): Promise<unknown> {
-  let text: string
-  try { text = await readFile(file, 'utf8') } catch (e) {
-    throw new DeepVisError('BAD_MODEL', `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
+/**
+ * Parse a JSON file's text. The message gives the position of the error, never the text itself
+ * (JSON.parse's own message quotes the file, which may be any file on the machine).
+ */
+function parseJsonText(text: string, file: string, what: string): unknown {
   try { return JSON.parse(text) } catch (e) {
-    throw new DeepVisError('BAD_MODEL', `${what} ${file} is not valid JSON: ${(e as Error).message}`)
+    const pos = /position (\d+)/.exec((e as Error).message)?.[1]
+    throw new DeepVisError('BAD_MODEL', `${what} ${file} is not valid JSON${pos ? ` (error at byte ${pos})` : ''}`)
   }
+}
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  const bytes = await readRegularFile(file, { what, maxBytes: limits().modelJsonBytes, raiseHint: raiseHint('modelJsonBytes') })
+  return parseJsonText(bytes.toString('utf8'), file, what)
 }
 
 /** Resolve a folder or a model.json path to the model.json path. */
@@ -99,7 +117,8 @@ export async function resolveModelJson(p: string): Promise<string> {
   }
   const file = st.isDirectory() ? path.join(p, 'model.json') : p
   if (!(await exists(file))) throw new DeepVisError('BAD_MODEL', `no model.json in ${p}`)
-  return file
+  if (st.isDirectory() || path.basename(file) === 'model.json' || file.endsWith('.json')) return file
+  throw new DeepVisError('BAD_MODEL', `${p} is not a model folder or a model.json file`)
 }
 
 function expectedBytes(specs: tf.io.WeightsManifestEntry[]): number {
@@ -114,33 +133,61 @@ function expectedBytes(specs: tf.io.WeightsManifestEntry[]): number {
   return total
 }
 
-/** Read model.json and its weight shards into tfjs ModelArtifacts, checking sizes. */
+interface ManifestGroup { paths: string[]; weights: tf.io.WeightsManifestEntry[] }
+
+/** The manifest's groups, checked for shape: every group has `paths` (names) and `weights` (entries). */
+function checkManifest(manifest: unknown, modelJson: string): ManifestGroup[] {
+  if (!Array.isArray(manifest)) throw new DeepVisError('BAD_MODEL', `${modelJson} has no weightsManifest`)
+  return manifest.map((group: unknown, g) => {
+    const grp = group as Partial<ManifestGroup> | null
+    if (typeof grp !== 'object' || grp === null) throw new DeepVisError('BAD_MODEL', `${modelJson}: weightsManifest[${g}] is not an object`)
+    if (!Array.isArray(grp.paths) || !grp.paths.every((p) => typeof p === 'string' && p.length > 0)) {
+      throw new DeepVisError('BAD_MODEL', `${modelJson}: weightsManifest[${g}] needs "paths", a list of weight file names`)
+    }
+    if (!Array.isArray(grp.weights)) throw new DeepVisError('BAD_MODEL', `${modelJson}: weightsManifest[${g}] needs "weights", a list of weight entries`)
+    for (const [i, w] of grp.weights.entries()) {
+      const ok = typeof w === 'object' && w !== null && typeof w.name === 'string' && typeof w.dtype === 'string' &&
+        Array.isArray(w.shape) && w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+      if (!ok) throw new DeepVisError('BAD_MODEL', `${modelJson}: weightsManifest[${g}].weights[${i}] needs a name, a dtype and a shape of non-negative integers`)
+    }
+    return grp as ManifestGroup
+  })
+}
+
+/**
+ * Read model.json and its weight shards into tfjs ModelArtifacts. Every shard must be a regular file
+ * inside the model's folder; the sizes the manifest declares are checked against the limit before
+ * anything is read, and each file's size against what is left of its group before it is read.
+ */
 export async function readArtifacts(modelJson: string): Promise<tf.io.ModelArtifacts> {
   const json = (await readJson(modelJson, 'model file')) as Record<string, unknown>
-  if (!json || typeof json !== 'object' || !json.modelTopology) {
+  if (!json || typeof json !== 'object' || !json.modelTopology || typeof json.modelTopology !== 'object') {
     throw new DeepVisError('BAD_MODEL', `${modelJson} has no modelTopology: not a TensorFlow.js model.json`)
   }
-  const manifest = json.weightsManifest as tf.io.WeightsManifestConfig | undefined
-  if (!Array.isArray(manifest)) throw new DeepVisError('BAD_MODEL', `${modelJson} has no weightsManifest`)
+  const groups = checkManifest(json.weightsManifest, modelJson)
   const dir = path.dirname(modelJson)
+  const wants = groups.map((g) => expectedBytes(g.weights))
+  const total = wants.reduce((a, b) => a + b, 0)
+  const lim = limits()
+  if (total > lim.weightBytes) {
+    throw new DeepVisError('BAD_MODEL', `${modelJson} declares ${total} bytes of weights, over the limit of ${lim.weightBytes} (${raiseHint('weightBytes')})`)
+  }
   const buffers: Buffer[] = []
   const specs: tf.io.WeightsManifestEntry[] = []
-  for (const group of manifest) {
-    let groupBytes = 0
+  for (const [g, group] of groups.entries()) {
+    let left = wants[g]
     for (const rel of group.paths) {
-      const file = path.join(dir, rel)
-      try {
-        const buf = await readFile(file)
-        buffers.push(buf)
-        groupBytes += buf.length
-      } catch {
-        throw new DeepVisError('BAD_MODEL', `missing weight file ${rel} listed in ${modelJson}`)
-      }
+      const file = await resolveInside(dir, rel, 'weight file')
+      const buf = await readRegularFile(file, {
+        what: `weight file '${rel}'`, maxBytes: left,
+        raiseHint: `${path.basename(modelJson)} describes ${wants[g]} bytes for ${group.paths.join(', ')} (truncated or wrong shard?)`,
+      })
+      buffers.push(buf)
+      left -= buf.length
     }
-    const want = expectedBytes(group.weights)
-    if (groupBytes !== want) {
+    if (left !== 0) {
       throw new DeepVisError('BAD_MODEL',
-        `weight files ${group.paths.join(', ')} hold ${groupBytes} bytes but ${path.basename(modelJson)} describes ${want} (truncated or wrong shard?)`)
+        `weight files ${group.paths.join(', ')} hold ${wants[g] - left} bytes but ${path.basename(modelJson)} describes ${wants[g]} (truncated or wrong shard?)`)
     }
     specs.push(...group.weights)
   }
@@ -159,19 +206,14 @@ export async function readArtifacts(modelJson: string): Promise<tf.io.ModelArtif
 }
 
 async function readLabels(file: string): Promise<string[]> {
-  let text: string
-  try { text = await readFile(file, 'utf8') } catch {
-    throw new DeepVisError('BAD_INPUT_SPEC', `cannot read labels file ${file}`)
-  }
+  const bytes = await readRegularFile(file, { what: 'labels file', maxBytes: limits().auxFileBytes, raiseHint: raiseHint('auxFileBytes'), code: 'BAD_INPUT_SPEC' })
+  const text = bytes.toString('utf8')
   return text.split(/\r?\n/).filter((l, i, a) => l.length > 0 || i < a.length - 1)
 }
 
 async function readMeanImage(file: string, size: [number, number], channels: number): Promise<Float32Array> {
   const { decodeNpy, chwToHwc } = await import('./npy.ts')
-  let bytes: Uint8Array
-  try { bytes = new Uint8Array(await readFile(file)) } catch {
-    throw new DeepVisError('BAD_INPUT_SPEC', `cannot read mean image ${file}`)
-  }
+  const bytes = new Uint8Array(await readRegularFile(file, { what: 'mean image', maxBytes: limits().auxFileBytes, raiseHint: raiseHint('auxFileBytes'), code: 'BAD_INPUT_SPEC' }))
   let { data, shape } = (() => {
     try { return decodeNpy(bytes) } catch (e) { throw new DeepVisError('BAD_INPUT_SPEC', `mean image ${file}: ${(e as Error).message}`) }
   })()
@@ -228,9 +270,12 @@ async function findIndexSpec(modelJson: string): Promise<SidecarSpec | null> {
   const indexFile = path.join(indexDir, 'index.json')
   if (!(await exists(indexFile))) return null
   let index: { models?: IndexEntry[]; labels?: { file?: string } }
-  try { index = JSON.parse(await readFile(indexFile, 'utf8')) } catch { return null }
-  const entry = index.models?.find((m) => path.resolve(indexDir, m.path) === path.resolve(modelJson))
-  return entry ? fromIndexEntry(entry, indexDir, index.labels?.file) : null
+  try { index = (await readJson(indexFile, 'model index')) as typeof index } catch { return null }
+  if (typeof index !== 'object' || index === null || !Array.isArray(index.models)) return null
+  const entry = index.models.find((m) => typeof m?.path === 'string' && path.resolve(indexDir, m.path) === path.resolve(modelJson))
+  if (!entry) return null
+  // The files an index names (its labels) stay inside the index's folder.
+  return { ...fromIndexEntry(entry, indexDir, typeof index.labels?.file === 'string' ? index.labels.file : undefined), root: indexDir }
 }
 
 /** Load a model folder and resolve its input spec. Throws DeepVisError on any bad input. */
@@ -238,12 +283,18 @@ export async function loadModelFolder(modelPath: string, overrides: InputSpecOve
   const modelJson = await resolveModelJson(modelPath)
   const dir = path.dirname(modelJson)
   const artifacts = await readArtifacts(modelJson)
+  checkArtifacts(artifacts)
 
   let sidecar: SidecarSpec = {}
   let source = 'default'
   const sidecarPath = path.join(dir, SIDECAR_NAME)
   if (await exists(sidecarPath)) {
-    sidecar = (await readJson(sidecarPath, 'input spec')) as SidecarSpec
+    const parsed = await readJson(sidecarPath, 'input spec')
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new DeepVisError('BAD_INPUT_SPEC', `${sidecarPath} must hold a JSON object`)
+    }
+    // `root` is ours (set for index.json entries), never taken from the file.
+    sidecar = { ...(parsed as SidecarSpec), root: undefined }
     if (sidecar.format !== SIDECAR_FORMAT) {
       throw new DeepVisError('BAD_INPUT_SPEC', `${sidecarPath}: "format" must be "${SIDECAR_FORMAT}"; got ${JSON.stringify(sidecar.format)}`)
     }
@@ -260,17 +311,24 @@ export async function loadModelFolder(modelPath: string, overrides: InputSpecOve
     const size: [number, number] | undefined = overrides.size ?? sidecar.size ??
       (model.inputShape[0] && model.inputShape[1] ? [model.inputShape[0], model.inputShape[1]] : undefined)
     if (!size) throw new DeepVisError('BAD_INPUT_SPEC', 'the model has a free input size: give --data-size "(H,W)" or a deepvis.json sidecar')
+    if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw new DeepVisError('BAD_INPUT_SPEC', `input size must be two positive integers [height, width]; got ${JSON.stringify(size)}`)
+    }
     const [mh, mw] = model.inputShape
     if ((mh !== null && mh !== size[0]) || (mw !== null && mw !== size[1])) {
       throw new DeepVisError('BAD_INPUT_SPEC', `input size ${size[0]}x${size[1]} does not match the model's fixed input ${mh}x${mw}`)
     }
+    await checkModelRuns(model, size, channels)
     const meanSrc = overrides.mean !== undefined ? overrides.mean : sidecar.mean
     let mean: Float32Array
     if (meanSrc === undefined || meanSrc === null) mean = new Float32Array(channels).fill(overrides.mean === null ? 0 : DEFAULT_MEAN)
     else if (typeof meanSrc === 'string') {
-      mean = await readMeanImage(path.isAbsolute(meanSrc) || overrides.mean !== undefined ? meanSrc : path.join(dir, meanSrc), size, channels)
+      // A path given on the command line is the user's own; one a sidecar names stays in the folder.
+      const file = overrides.mean !== undefined ? meanSrc : await namedFile(dir, sidecar.root ?? dir, meanSrc, 'mean image')
+      mean = await readMeanImage(file, size, channels)
     } else mean = Float32Array.from(perChannel(meanSrc, channels, 'mean'))
-    const labelsPath = overrides.labelsPath ?? (sidecar.labels ? path.join(dir, sidecar.labels) : undefined)
+    const labelsPath = overrides.labelsPath ??
+      (sidecar.labels !== undefined ? await namedFile(dir, sidecar.root ?? dir, sidecar.labels, 'labels file') : undefined)
     const inputSpec = validateInputSpec({
       height: size[0],
       width: size[1],

@@ -4,24 +4,25 @@
  * (`param: 'generator'`). The engine itself reads no files; hosts pass these readers in.
  * Shape: `readMasks(objective) => Record<name, MaskWeights>`; `await readGeneratorArtifacts(dir) => ModelArtifacts`
  */
-import { readFileSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import { DeepVisError } from '../errors.ts'
 import { maskNames, type MaskWeights } from '../methods/objectives.ts'
 import { readArtifacts } from './load-model.ts'
 import { decodeNpy } from './npy.ts'
+import { limits, raiseHint } from './limits.ts'
+import { readRegularFileSync } from './safe-files.ts'
 
 /** The per-unit weights of every mask the objective names, read from .npy files (shape as stored: H x W x C or C). */
 export function readMasks(objective: string): Record<string, MaskWeights> {
   const out: Record<string, MaskWeights> = {}
   for (const name of maskNames(objective)) {
-    let bytes: Uint8Array
+    const bytes = readRegularFileSync(name, { what: 'mask file', maxBytes: limits().auxFileBytes, raiseHint: raiseHint('auxFileBytes'), code: 'BAD_PARAM' })
     try {
-      bytes = readFileSync(name)
+      out[name] = decodeNpy(new Uint8Array(bytes))
     } catch (err) {
-      throw new DeepVisError('BAD_PARAM', `cannot read mask file '${name}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+      throw new DeepVisError('BAD_PARAM', `mask file '${name}': ${(err as Error).message}`)
     }
-    out[name] = decodeNpy(bytes)
   }
   return out
 }
