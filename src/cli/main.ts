@@ -266,7 +266,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return 2
     }
     if (err instanceof DeepVisError) {
-      io.stderr(`deepvis: error: ${err.message}\n`)
+      io.stderr(`deepvis: error: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`)
       return err.code === 'INTERNAL' ? 1 : 2
     }
     // A genuine bug: one line; the stack only with DEEPVIS_DEBUG=1.

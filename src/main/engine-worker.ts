@@ -49,6 +49,22 @@ export interface WorkerStarted {
 /** Anything the worker posts to its parent. */
 export type WorkerMessage = WorkerReply | WorkerEvent | WorkerStarted
 
+/**
+ * Messages of failures after which the TensorFlow.js runtime of this thread cannot be trusted: a
+ * WebAssembly trap or abort (an allocation the wasm heap could not hold leaves it corrupt: every later
+ * op fails with "memory access out of bounds") or an out-of-memory error. The worker then exits, and
+ * its parent replaces it with a fresh one on the same model.
+ */
+export const POISONED_ENGINE = /memory access out of bounds|Aborted\(|RuntimeError: (unreachable|abort)|Out of memory|Array buffer allocation failed|Invalid typed array length/i
+
+/** Whether a failure message means the engine must be replaced (see POISONED_ENGINE). */
+export function poisonsEngine(message: string): boolean {
+  return POISONED_ENGINE.test(message)
+}
+
+/** Exit code of a worker that stopped itself because its runtime was poisoned. */
+export const POISONED_EXIT_CODE = 86
+
 /** Answer one request with the host's handler; never throws. */
 async function answer(handlers: ReturnType<typeof createEngineHost>['handlers'], req: WorkerRequest): Promise<WorkerReply> {
   try {
@@ -67,15 +83,25 @@ async function answer(handlers: ReturnType<typeof createEngineHost>['handlers'],
 
 function serve(port: MessagePort, options: EngineWorkerData): void {
   const post = (msg: WorkerMessage): void => port.postMessage(msg)
+  /** After a poisoning failure has been reported, end this thread (the parent starts a fresh one). */
+  const exitIfPoisoned = (message: string | null | undefined): void => {
+    if (!message || !poisonsEngine(message)) return
+    console.error(`[engine-worker] the engine's runtime failed (${message.split('\n')[0]}); this engine stops and a fresh one takes over`)
+    setImmediate(() => process.exit(POISONED_EXIT_CODE))
+  }
   const host = createEngineHost({
     ...options,
-    emit: <K extends EventChannel>(event: K, payload: EventMap[K]) => post({ event, payload } as WorkerEvent),
+    emit: <K extends EventChannel>(event: K, payload: EventMap[K]) => {
+      post({ event, payload } as WorkerEvent)
+      if (event === 'run:done' || event === 'units:done') exitIfPoisoned((payload as { error?: string | null }).error)
+    },
   })
   void host.start().then(() => post({ started: true, threadId }))
   port.on('message', (req: WorkerRequest) => {
     void answer(host.handlers, req).then((reply) => {
       try {
         post(reply)
+        if (!reply.ok && reply.code === 'INTERNAL') exitIfPoisoned(reply.message)
       } catch (e) {
         // A value that cannot be cloned (a bug in a handler): answer with why instead of leaving the call hanging.
         post({ id: req.id, ok: false, code: 'INTERNAL', message: `'${req.channel}' answered with a value that cannot be sent: ${(e as Error).message}` })

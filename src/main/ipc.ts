@@ -1,7 +1,8 @@
 /**
  * Main-process IPC wiring: one `ipcMain.handle` per channel of the contract, each wrapped so that
  * 1. a message from anything but the app's own window is refused (FORBIDDEN),
- * 2. the payload is parsed with the channel's zod schema before the handler sees it (BAD_PAYLOAD),
+ * 2. the payload's nesting and size are checked without recursion (MAX_PAYLOAD_DEPTH / _NODES), then it
+ *    is parsed with the channel's zod schema before the handler sees it (BAD_PAYLOAD),
  * 3. the handler's outcome becomes an `IpcResult`: success → `{ok: true, value}`, a DeepVisError →
  *    its code and message, anything else → INTERNAL. Nothing is ever thrown across the bridge,
  *    because Electron keeps only an error's `message` (electron/electron#24427).
@@ -20,6 +21,7 @@ import {
   type ResultOf,
 } from '../shared/ipc-contract.ts'
 import { ipcPayloadSchemas } from '../shared/ipc-schemas.ts'
+import { payloadShapeProblem } from '../shared/ipc-limits.ts'
 
 /** What the main process implements: one function per channel, taking the already-validated payload. */
 export type IpcHandlers = {
@@ -46,6 +48,8 @@ export async function invokeHandler<K extends InvokeChannel>(
   args: readonly unknown[],
 ): Promise<IpcResult<ResultOf<K>>> {
   if (args.length > 1) return failure('BAD_PAYLOAD', `'${channel}' takes at most one payload argument; got ${args.length}`)
+  const shapeProblem = payloadShapeProblem(args[0])
+  if (shapeProblem) return failure('BAD_PAYLOAD', `bad payload for '${channel}': ${shapeProblem}`)
   const schema: z.ZodType<PayloadOf<K>> = ipcPayloadSchemas[channel]
   const parsed = schema.safeParse(args[0])
   if (!parsed.success) {

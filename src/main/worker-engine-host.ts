@@ -10,8 +10,13 @@
  * - This module never loads TensorFlow.js: only the worker does (type imports only from the engine side).
  * - If the worker dies (a crash, out of memory), the calls it was answering fail with INTERNAL and a
  *   message saying so, the error is logged, runs and thumbnail jobs it was executing end as 'failed'
- *   `run:done` / `units:done` events (so no page waits forever), and the next call starts a fresh
- *   worker, which loads the start-up model again and announces it with `model:changed`.
+ *   `run:done` / `units:done` events (so no page waits forever), and a fresh worker starts at once on
+ *   the model that was loaded (the last one opened or uploaded, with its input-spec correction), then
+ *   announces it with `model:changed` and tells the pages with `engine:restarted` (why, and what is
+ *   loaded now). The worker itself exits when a wasm trap or an out-of-memory error leaves its
+ *   TensorFlow.js runtime unusable (src/main/engine-worker.ts POISONED_ENGINE), so that case recovers
+ *   the same way. A worker that dies again within a short time on a user's model falls back to the
+ *   start-up model.
  * - `dispose()` terminates the worker; later calls answer BAD_MODEL, as the in-process host does.
  * The worker factory is injected because the worker file is loaded differently per runtime: an
  * electron-vite `?nodeWorker` import in the Electron build, createSourceEngineWorker under tsx/vitest.
@@ -32,6 +37,8 @@ import type { Emit } from './run-service.ts'
 
 /** Name of the worker thread (shows in debuggers and heap snapshots). */
 const WORKER_NAME = 'deepvis-engine'
+/** A second crash within this time of the first, on a restored model, restores the start-up model instead. */
+const CRASH_LOOP_MS = 60_000
 
 export interface WorkerEngineHostOptions extends EngineWorkerData {
   /**
@@ -93,6 +100,10 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
   let respawn = false
   /** The model last reported by the worker (names the failed runs of a dead worker). */
   let lastModel: ModelInfo | null = null
+  /** What a fresh worker loads: the folder last opened or uploaded, and the input-spec correction in force. */
+  let restore: { modelDir: string; correction: PayloadOf<'model:setInputSpec'> } | null = null
+  /** When the last crash happened: a second one soon after on a restored model restores the start-up model. */
+  let lastCrashAt = 0
   const openRuns = new Map<string, OpenRun>()
   const openJobs = new Map<string, OpenJob>()
 
@@ -167,7 +178,8 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
   }
 
   function spawn(): Live {
-    const worker = createWorker({ name: WORKER_NAME, workerData })
+    const data = restore ? { ...workerData, modelDir: restore.modelDir } : workerData
+    const worker = createWorker({ name: WORKER_NAME, workerData: data })
     let markStarted: () => void = () => undefined
     const started = new Promise<void>((resolve) => {
       markStarted = resolve
@@ -201,12 +213,30 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
         return
       }
       const reason = `the engine worker stopped unexpectedly (${exitReason(code, crash)})`
-      console.error(`[engine] ${reason}; the next call starts a fresh engine on the start-up model`)
+      const now = Date.now()
+      if (restore && now - lastCrashAt < CRASH_LOOP_MS) restore = null // the restored model may be the cause
+      lastCrashAt = now
+      console.error(`[engine] ${reason}; a fresh engine starts on ${restore ? restore.modelDir : 'the start-up model'}`)
       respawn = true
       for (const c of calls) c.reject(new DeepVisError('INTERNAL', `${reason} while answering '${c.channel}'; try again`))
       failOpenWork(reason)
+      if (!disposed) restart(reason)
     })
     return live
+  }
+
+  /** Start a fresh worker after a crash, restore the input-spec correction, and tell the pages. */
+  function restart(reason: string): void {
+    const correction = restore?.correction ?? null
+    void (async () => {
+      let model: ModelInfo | null = null
+      try {
+        model = correction ? await call('model:setInputSpec', correction) : await call('model:info', undefined)
+      } catch (e) {
+        console.error('[engine] the restarted engine did not load its model:', e)
+      }
+      safeEmit('engine:restarted', { reason, model })
+    })()
   }
 
   /** The live worker, started if needed. */
@@ -255,9 +285,12 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
   }
 
   async function modelInfo<K extends 'model:info' | 'model:open' | 'model:upload' | 'model:setInputSpec'>(channel: K, payload: PayloadOf<K>): Promise<ModelInfo> {
-    const info = await call(channel, payload)
-    lastModel = info as ModelInfo
-    return info as ModelInfo
+    const info = (await call(channel, payload)) as ModelInfo
+    lastModel = info
+    // Remember what a fresh worker must load if this one dies.
+    if (channel === 'model:open' || channel === 'model:upload') restore = { modelDir: info.path, correction: null }
+    else if (channel === 'model:setInputSpec') restore = { modelDir: info.path, correction: payload as PayloadOf<'model:setInputSpec'> }
+    return info
   }
 
   const handlers: IpcHandlers = {

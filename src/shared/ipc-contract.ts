@@ -37,6 +37,12 @@ export interface InputSpecSummary {
 }
 
 /** What the app knows about the loaded model (answer of `model:info`). */
+/** `engine:restarted`: why the engine was replaced, and the model the fresh one loaded. */
+export interface EngineRestarted {
+  reason: string
+  model: ModelInfo | null
+}
+
 export interface ModelInfo {
   /** Human-readable model name. */
   name: string
@@ -118,6 +124,11 @@ export interface EventMap {
   'run:done': RunSummary
   /** Another model was loaded (or its input spec corrected): every page reloads its model state. */
   'model:changed': ModelInfo
+  /**
+   * The engine stopped unexpectedly (a crash, a wasm trap, out of memory) and a fresh one took over:
+   * why, and the model it loaded (null if it could not load one). Runs it was executing ended 'failed'.
+   */
+  'engine:restarted': EngineRestarted
   /** One thumbnail of a `units:render` job is ready. */
   'units:thumb': ThumbProgress
   /** A `units:render` job ended (done, cancelled or failed). */
@@ -132,6 +143,7 @@ const EVENT_SET: { readonly [K in EventChannel]: true } = {
   'run:progress': true,
   'run:done': true,
   'model:changed': true,
+  'engine:restarted': true,
   'units:thumb': true,
   'units:done': true,
 }

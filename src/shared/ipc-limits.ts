@@ -35,3 +35,27 @@ export const MIN_INPUT_SIDE = 8
 export const MAX_INPUT_SIDE = 4096
 /** Most units one thumbnail request may name. */
 export const MAX_THUMB_CHANNELS = 100_000
+/** Deepest nesting of arrays/objects in any payload (the deepest real one, a RunSpec, has 4 levels). */
+export const MAX_PAYLOAD_DEPTH = 32
+/** Most values (array items, object fields, leaves) in any payload. */
+export const MAX_PAYLOAD_NODES = 100_000
+
+/**
+ * Why a payload's shape is refused (too deep or too many values), or null when it is fine. Walks
+ * the value with an explicit stack, so that no payload can overflow the call stack here; it runs
+ * before schema validation (which recurses).
+ * @example payloadShapeProblem(JSON.parse('[[[[1]]]]')) // null
+ */
+export function payloadShapeProblem(value: unknown, maxDepth = MAX_PAYLOAD_DEPTH, maxNodes = MAX_PAYLOAD_NODES): string | null {
+  const stack: [unknown, number][] = [[value, 0]]
+  let nodes = 0
+  while (stack.length) {
+    const [v, depth] = stack.pop()!
+    if (++nodes > maxNodes) return `the payload has more than ${maxNodes} values`
+    if (typeof v !== 'object' || v === null) continue
+    if (depth >= maxDepth) return `the payload is nested deeper than ${maxDepth} levels`
+    const children = Array.isArray(v) ? v : Object.values(v)
+    for (const c of children) stack.push([c, depth + 1])
+  }
+  return null
+}

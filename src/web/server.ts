@@ -1,9 +1,17 @@
 /**
  * Headless web mode: the built renderer served over HTTP, talking to the same engine host as the
  * Electron app over a WebSocket (for remote GPU servers and end-to-end tests).
- * - Every HTTP request and the WebSocket upgrade need the random access token: `?token=…` on the
- *   page URL; the page answer also sets it as an HttpOnly, SameSite=Strict cookie so that the
- *   page's own assets (`./assets/…`) load without it. Anything else gets 403.
+ * - Every HTTP request and the WebSocket upgrade need the random access token, carried in the path:
+ *   the page is `/s/<token>/`, so its own relative assets (`./assets/…`) and its WebSocket
+ *   (`/s/<token>/ws`) carry it too, and no cookie is ever set (cookies ignore ports: a cookie would be
+ *   sent to every other server on 127.0.0.1). `/?token=<token>` redirects to the page; `/ws?token=`
+ *   is accepted for the WebSocket. Anything else gets 403.
+ * - Only requests whose Host header names this server (127.0.0.1, localhost, [::1] or the configured
+ *   host, with this port) are served (DNS rebinding); a WebSocket's Origin, when sent, must be exactly
+ *   `http://<that host>` (scheme and port included).
+ * - A socket error (a frame with invalid UTF-8, one over the size limit, a reset) closes that one
+ *   connection and is logged; it never reaches the process. Payloads are checked for depth and size
+ *   before schema validation (src/main/ipc.ts).
  * - Static files only from `rendererDir`, no directory traversal; '/' serves index.html.
  * - WebSocket messages: `{id, channel, payload}` → `{id, result: IpcResult}`; engine events are
  *   pushed to every connected page as `{event, payload}`. Payloads go through the same schema
@@ -41,8 +49,10 @@ export const DEFAULT_RENDERER_DIR = path.join(ROOT, 'out', 'renderer')
 export const DEFAULT_MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
 /** Path of the WebSocket endpoint. */
 export const WS_PATH = '/ws'
-/** Name of the cookie that carries the token for the page's own requests. */
-const TOKEN_COOKIE = 'deepvis_token'
+/** Path prefix of the page: `/s/<token>/`. */
+export const TOKEN_PATH_PREFIX = '/s/'
+/** Host names this server answers to besides the one it binds. */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'] as const
 /** JSON around an uploaded model's base64 (file names, brackets, the message id). */
 const MESSAGE_OVERHEAD_BYTES = 1 << 20
 /**
@@ -116,18 +126,29 @@ function sameToken(given: string | null | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-function cookieToken(header: string | undefined): string | null {
-  if (!header) return null
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === TOKEN_COOKIE) return part.slice(eq + 1).trim()
-  }
-  return null
+/** `[::1]` for an IPv6 address, the name itself otherwise. */
+function hostName(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }
 
-/** The token of a request: `?token=` first, else the cookie. */
-function requestToken(req: http.IncomingMessage, url: URL): string | null {
-  return url.searchParams.get('token') ?? cookieToken(req.headers.cookie)
+/**
+ * Whether a Host header names this server: one of the loopback names or the bound host, with this port.
+ * @example isAllowedHost('127.0.0.1:8080', '127.0.0.1', 8080) // true; isAllowedHost('evil.example:8080', …) // false
+ */
+export function isAllowedHost(header: string | undefined, boundHost: string, port: number): boolean {
+  if (!header) return false
+  const names = new Set<string>([...LOOPBACK_NAMES, hostName(boundHost)])
+  return [...names].some((n) => header.toLowerCase() === `${n.toLowerCase()}:${port}`)
+}
+
+/**
+ * The token a request path carries and the rest of the path: `/s/<token>/rest` -> {token, rest: '/rest'}.
+ */
+export function splitTokenPath(pathname: string): { token: string; rest: string } | null {
+  if (!pathname.startsWith(TOKEN_PATH_PREFIX)) return null
+  const after = pathname.slice(TOKEN_PATH_PREFIX.length)
+  const slash = after.indexOf('/')
+  return slash < 0 ? { token: after, rest: '' } : { token: after.slice(0, slash), rest: after.slice(slash) }
 }
 
 /**
@@ -192,14 +213,14 @@ export async function startWebServer({
 
   // Known once listening (port 0 picks one).
   let hostPort = ''
-  let csp = ''
+  let actualPort = 0
 
-  async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  async function serveStatic(req: http.IncomingMessage, res: http.ServerResponse, rest: string): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n')
       return
     }
-    const file = resolveStaticPath(rendererDir, url.pathname)
+    const file = resolveStaticPath(rendererDir, rest)
     if (file === null) {
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('forbidden\n')
       return
@@ -213,32 +234,59 @@ export async function startWebServer({
       return
     }
     const ext = path.extname(file).toLowerCase()
+    // The Host was checked: the page's WebSocket goes to the same host:port it was loaded from.
+    const wsOrigin = `ws://${req.headers.host ?? hostPort}`
     const headers: http.OutgoingHttpHeaders = {
       'Content-Type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
-      'Content-Security-Policy': csp,
+      'Content-Security-Policy': webContentSecurityPolicy(wsOrigin),
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'Cache-Control': 'no-store',
     }
     if (ext === '.html') {
       // The <meta> CSP of index.html is enforced too: open its connect-src to the WebSocket as well.
-      body = Buffer.from(body.toString('utf8').replace("connect-src 'self'", `connect-src 'self' ws://${hostPort}`))
-      if (sameToken(url.searchParams.get('token'), token)) {
-        headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`
-      }
+      body = Buffer.from(body.toString('utf8').replace("connect-src 'self'", `connect-src 'self' ${wsOrigin}`))
     }
     headers['Content-Length'] = body.length
     res.writeHead(200, headers)
     res.end(req.method === 'HEAD' ? undefined : body)
   }
 
+  const forbidden = (res: http.ServerResponse, why: string): void => {
+    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`forbidden: ${why}\n`)
+  }
+
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    if (!sameToken(requestToken(req, url), token)) {
-      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('forbidden: open the URL with its ?token=\n')
+    if (!isAllowedHost(req.headers.host, host, actualPort)) {
+      forbidden(res, 'unknown Host (open the URL the server printed)')
       return
     }
-    serveStatic(req, res, url).catch((e: unknown) => {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost')
+    } catch {
+      forbidden(res, 'malformed URL')
+      return
+    }
+    const split = splitTokenPath(url.pathname)
+    if (!split) {
+      // The old form of the URL: redirect to the page's path (no cookie).
+      if (url.pathname === '/' && sameToken(url.searchParams.get('token'), token)) {
+        res.writeHead(303, { Location: `${TOKEN_PATH_PREFIX}${encodeURIComponent(token)}/`, 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' }).end()
+        return
+      }
+      forbidden(res, 'open the URL with its token')
+      return
+    }
+    if (!sameToken(split.token, token)) {
+      forbidden(res, 'open the URL with its token')
+      return
+    }
+    if (split.rest === '') {
+      res.writeHead(308, { Location: `${TOKEN_PATH_PREFIX}${encodeURIComponent(token)}/`, 'Cache-Control': 'no-store' }).end()
+      return
+    }
+    serveStatic(req, res, split.rest).catch((e: unknown) => {
       console.error('[web] request failed:', e)
       if (!res.headersSent) res.writeHead(500).end()
       else res.destroy()
@@ -246,24 +294,35 @@ export async function startWebServer({
   })
 
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    const origin = req.headers.origin
-    let sameOrigin = true
-    if (origin !== undefined) {
-      try {
-        sameOrigin = new URL(origin).host === req.headers.host
-      } catch {
-        sameOrigin = false
-      }
+    socket.on('error', () => socket.destroy())
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost')
+    } catch {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
     }
-    if (url.pathname !== WS_PATH || !sameOrigin || !sameToken(requestToken(req, url), token)) {
+    const allowedHost = isAllowedHost(req.headers.host, host, actualPort)
+    const origin = req.headers.origin
+    // Scheme, host and port: exactly the page's own origin.
+    const sameOrigin = origin === undefined || origin === `http://${req.headers.host}`
+    const split = splitTokenPath(url.pathname)
+    const given = split && split.rest === WS_PATH ? split.token : url.pathname === WS_PATH ? url.searchParams.get('token') : null
+    if (!allowedHost || !sameOrigin || !sameToken(given, token)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
   })
 
+  wss.on('error', (e) => console.error('[web] WebSocket server error:', e.message))
   wss.on('connection', (ws) => {
+    // Invalid UTF-8, a frame over maxPayload, a reset: ws closes this connection (1007 / 1009) and
+    // reports here; without a listener the 'error' event would end the process.
+    ws.on('error', (e: Error & { code?: string }) => {
+      console.error(`[web] connection closed: ${e.code ?? 'error'}: ${e.message}`)
+      ws.terminate()
+    })
     ws.on('message', (data, isBinary) => {
       let text: string | null = null
       try {
@@ -306,13 +365,12 @@ export async function startWebServer({
       resolve()
     })
   })
-  const actualPort = (server.address() as AddressInfo).port
-  hostPort = `${host.includes(':') ? `[${host}]` : host}:${actualPort}`
-  csp = webContentSecurityPolicy(`ws://${hostPort}`)
+  actualPort = (server.address() as AddressInfo).port
+  hostPort = `${hostName(host)}:${actualPort}`
 
   let closing: Promise<void> | null = null
   return {
-    url: `http://${hostPort}/?token=${encodeURIComponent(token)}`,
+    url: `http://${hostPort}${TOKEN_PATH_PREFIX}${encodeURIComponent(token)}/`,
     port: actualPort,
     token,
     close() {

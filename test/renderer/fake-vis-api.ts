@@ -42,7 +42,7 @@ export function detail(over: Partial<RunDetail> = {}): RunDetail {
 
 export function fakeVisApi(overrides: Partial<VisApi> = {}) {
   const listeners: { [K in EventChannel]: ((p: EventMap[K]) => void)[] } = {
-    'run:progress': [], 'run:done': [], 'model:changed': [], 'units:thumb': [], 'units:done': [],
+    'run:progress': [], 'run:done': [], 'model:changed': [], 'engine:restarted': [], 'units:thumb': [], 'units:done': [],
   }
   const unused = async () => ({ ok: false as const, code: 'INTERNAL' as const, message: 'unused' })
   const api: VisApi = {

@@ -85,6 +85,10 @@ describe('wsUrlFromLocation', () => {
     expect(wsUrlFromLocation({ protocol: 'http:', host: '127.0.0.1:5000', search: '?token=a+b%2F' })).toBe('ws://127.0.0.1:5000/ws?token=a%20b%2F')
     expect(wsUrlFromLocation({ protocol: 'https:', host: 'x', search: '?token=t' })).toBe('wss://x/ws?token=t')
     expect(wsUrlFromLocation({ protocol: 'http:', host: 'x', search: '' })).toBeNull()
+    // The token in the page's path (the web server's URLs): the WebSocket beside the page.
+    expect(wsUrlFromLocation({ protocol: 'http:', host: '127.0.0.1:5000', search: '', pathname: '/s/abc_-9/' })).toBe('ws://127.0.0.1:5000/s/abc_-9/ws')
+    expect(wsUrlFromLocation({ protocol: 'http:', host: 'x', search: '', pathname: '/s/abc/index.html' })).toBe('ws://x/s/abc/ws')
+    expect(wsUrlFromLocation({ protocol: 'http:', host: 'x', search: '', pathname: '/s//' })).toBeNull()
     expect(wsUrlFromLocation({ protocol: 'file:', host: '', search: '?token=t' })).toBeNull()
   })
 })

@@ -1,7 +1,7 @@
 /**
  * Headless web mode end to end: the server on port 0 with the real embedded model (cpu backend),
- * a temp history folder and a tiny renderer folder (no build needed). HTTP: the token guard, the
- * cookie for the page's assets, CSP, content types and path traversal. WebSocket (a real `ws`
+ * a temp history folder and a tiny renderer folder (no build needed). HTTP: the token guard (token in
+ * the path, no cookie), the Host allowlist, CSP, content types and path traversal. WebSocket (a real `ws`
  * client): model:info, BAD_PAYLOAD for bad payloads and unknown channels, a 5-iteration run
  * streaming run:progress and run:done, then runs:list showing it. The engine runs in a worker_thread
  * (TensorFlow.js never loads in this thread; `engine: 'in-process'` still works), and messages far
@@ -105,8 +105,8 @@ describe('web server', () => {
     rmSync(tmp, { recursive: true, force: true })
   })
 
-  it('binds to 127.0.0.1 and prints a URL with the token', () => {
-    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${encodeURIComponent(server.token)}`)
+  it('binds to 127.0.0.1 and prints a URL with the token in its path', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/s/${server.token}/`)
     expect(server.token.length).toBeGreaterThanOrEqual(32)
   })
 
@@ -114,35 +114,58 @@ describe('web server', () => {
     expect((await get(server.port, '/')).status).toBe(403)
     expect((await get(server.port, '/index.html?token=wrong')).status).toBe(403)
     expect((await get(server.port, '/assets/app.js')).status).toBe(403)
-    expect((await get(server.port, '/', { Cookie: 'deepvis_token=nope' })).status).toBe(403)
+    expect((await get(server.port, '/s/wrong/')).status).toBe(403)
+    expect((await get(server.port, `/s/${server.token.slice(1)}/assets/app.js`)).status).toBe(403)
+    // A cookie is never a credential (and never set).
+    expect((await get(server.port, '/', { Cookie: `deepvis_token=${server.token}` })).status).toBe(403)
+    expect((await get(server.port, '/assets/app.js', { Cookie: `deepvis_token=${server.token}` })).status).toBe(403)
   })
 
-  it('serves index.html for / with the token, the CSP header and the token cookie', async () => {
-    const res = await get(server.port, `/?token=${server.token}`)
+  it('serves the page under /s/<token>/ with the CSP header and no cookie; /?token= redirects there', async () => {
+    const redirect = await get(server.port, `/?token=${server.token}`)
+    expect(redirect.status).toBe(303)
+    expect(redirect.headers.location).toBe(`/s/${server.token}/`)
+    expect(redirect.headers['set-cookie']).toBeUndefined()
+    const res = await get(server.port, `/s/${server.token}/`)
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8')
     expect(res.body).toContain('hello deepvis')
+    expect(res.headers['set-cookie']).toBeUndefined()
     const wsOrigin = `ws://127.0.0.1:${server.port}`
     expect(res.headers['content-security-policy']).toContain(`connect-src 'self' ${wsOrigin}`)
     expect(res.headers['content-security-policy']).toContain("default-src 'none'")
     expect(res.headers['content-security-policy']).toContain("script-src 'self'")
     expect(res.body).toContain(`connect-src 'self' ${wsOrigin}`)
-    const cookie = String(res.headers['set-cookie'])
-    expect(cookie).toContain(`deepvis_token=${server.token}`)
-    expect(cookie).toContain('HttpOnly')
-    // The page's assets load with the cookie alone, with their content types.
-    const js = await get(server.port, '/assets/app.js', { Cookie: `deepvis_token=${server.token}` })
+    // Opened as localhost: the page's CSP lets it reach the WebSocket on the name it was loaded from.
+    const viaLocalhost = await get(server.port, `/s/${server.token}/`, { Host: `localhost:${server.port}` })
+    expect(viaLocalhost.status).toBe(200)
+    expect(viaLocalhost.headers['content-security-policy']).toContain(`connect-src 'self' ws://localhost:${server.port}`)
+    // The page's relative assets carry the token in their path, with their content types.
+    const js = await get(server.port, `/s/${server.token}/assets/app.js`)
     expect(js.status).toBe(200)
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8')
-    const css = await get(server.port, `/assets/app.css?token=${server.token}`)
+    const css = await get(server.port, `/s/${server.token}/assets/app.css`)
     expect(css.headers['content-type']).toBe('text/css; charset=utf-8')
-    expect((await get(server.port, `/assets/missing.js?token=${server.token}`)).status).toBe(404)
-    expect((await get(server.port, `/assets?token=${server.token}`)).status).toBe(404)
+    expect((await get(server.port, `/s/${server.token}/assets/missing.js`)).status).toBe(404)
+    expect((await get(server.port, `/s/${server.token}/assets`)).status).toBe(404)
+    expect((await get(server.port, `/s/${server.token}`)).status).toBe(308)
+  })
+
+  it('serves only requests whose Host names this server (DNS rebinding)', async () => {
+    const page = `/s/${server.token}/`
+    for (const host of ['evil.example', `evil.example:${server.port}`, `127.0.0.1:${server.port + 1}`, '127.0.0.1', `127.0.0.2:${server.port}`]) {
+      const res = await get(server.port, page, { Host: host })
+      expect(res.status, host).toBe(403)
+      expect(res.body).not.toContain('hello deepvis')
+    }
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `LOCALHOST:${server.port}`]) {
+      expect((await get(server.port, page, { Host: host })).status, host).toBe(200)
+    }
   })
 
   it('refuses path traversal', async () => {
     for (const p of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%2e%2e%5csecret.txt', '/%00']) {
-      const res = await get(server.port, `${p}${p.includes('?') ? '&' : '?'}token=${server.token}`)
+      const res = await get(server.port, `/s/${server.token}${p}`)
       expect(res.status, p).not.toBe(200)
       expect(res.body).not.toContain('top secret')
     }
@@ -151,22 +174,30 @@ describe('web server', () => {
     expect(resolveStaticPath('/srv/r', '/')).toBe(path.resolve('/srv/r/index.html'))
   })
 
-  it('refuses a WebSocket without the token or from another origin', async () => {
+  it('refuses a WebSocket without the token, from another origin (scheme and port count) or another Host', async () => {
     const port = server.port
-    for (const [url, origin] of [
-      [`ws://127.0.0.1:${port}/ws`, undefined],
-      [`ws://127.0.0.1:${port}/ws?token=bad`, undefined],
-      [`ws://127.0.0.1:${port}/ws?token=${server.token}`, 'http://evil.example'],
+    for (const [url, headers] of [
+      [`ws://127.0.0.1:${port}/ws`, {}],
+      [`ws://127.0.0.1:${port}/ws?token=bad`, {}],
+      [`ws://127.0.0.1:${port}/s/bad/ws`, {}],
+      [`ws://127.0.0.1:${port}/s/${server.token}/ws`, { origin: 'http://evil.example' }],
+      [`ws://127.0.0.1:${port}/s/${server.token}/ws`, { origin: `https://127.0.0.1:${port}` }],
+      [`ws://127.0.0.1:${port}/s/${server.token}/ws`, { origin: `http://127.0.0.1:${port + 1}` }],
+      [`ws://127.0.0.1:${port}/s/${server.token}/ws`, { headers: { Host: `evil.example:${port}` } }],
     ] as const) {
-      const ws = new WebSocket(url, origin ? { origin } : {})
+      const ws = new WebSocket(url, headers)
       const outcome = await new Promise<string>((resolve) => {
         ws.once('open', () => resolve('open'))
         ws.once('unexpected-response', (_req, res) => resolve(String(res.statusCode)))
         ws.once('error', () => resolve('error'))
       })
       ws.terminate()
-      expect(outcome, url).not.toBe('open')
+      expect(outcome, `${url} ${JSON.stringify(headers)}`).not.toBe('open')
     }
+    // The page's own origin is accepted.
+    const ok = await connect(`ws://127.0.0.1:${port}/s/${server.token}/ws`)
+    expect(await ok.call('presets:list')).toMatchObject({ ok: true })
+    ok.ws.close()
   })
 
   it('answers the contract over a real WebSocket: model:info, BAD_PAYLOAD, a run with events, runs:list', async () => {

@@ -50,6 +50,9 @@ export interface VisModel {
   dispose(): void
 }
 
+/** Longest part of a tfjs error quoted in a BAD_MODEL message. */
+const MAX_CAUSE_CHARS = 200
+
 /** Graph ops that are not "layers": weights, plumbing. */
 const GRAPH_SKIP_OPS = new Set(['Const', 'NoOp', 'Placeholder'])
 
@@ -225,6 +228,9 @@ export async function createVisModel(artifacts: tf.io.ModelArtifacts): Promise<V
     return Array.isArray((topo as { node?: unknown }).node) ? await graphVisModel(artifacts) : await layersVisModel(artifacts)
   } catch (err) {
     if (err instanceof DeepVisError) throw err
-    throw new DeepVisError('BAD_MODEL', `cannot build the model: ${(err as Error).message}`)
+    // tfjs' messages can run to several lines of advice: the first says what is wrong.
+    // Cut at the first '{': some quote the topology they could not read.
+    const first = String((err as Error).message).split('\n')[0].replace(/\s*[{[].*$/, '').trim().slice(0, MAX_CAUSE_CHARS)
+    throw new DeepVisError('BAD_MODEL', `cannot build the model: ${first}`)
   }
 }

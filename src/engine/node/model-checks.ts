@@ -53,6 +53,62 @@ function checkKerasSizes(topology: unknown, cap: number, depth = 0): void {
   for (const value of Object.values(obj)) checkKerasSizes(value, cap, depth + 1)
 }
 
+/** Names of the layers a Keras inbound-node entry refers to (`[[name, node, tensor, kwargs], ...]` or keras_history objects). */
+function inboundNames(node: unknown, out: string[] = [], depth = 0): string[] {
+  if (depth > 16) return out
+  if (Array.isArray(node)) {
+    if (typeof node[0] === 'string' && node.length >= 3 && typeof node[1] === 'number') out.push(node[0])
+    else for (const x of node) inboundNames(x, out, depth + 1)
+  } else if (typeof node === 'object' && node !== null) {
+    const history = (node as { keras_history?: unknown }).keras_history
+    if (Array.isArray(history) && typeof history[0] === 'string') out.push(history[0])
+    else for (const x of Object.values(node)) inboundNames(x, out, depth + 1)
+  }
+  return out
+}
+
+/**
+ * A functional Keras topology must name only layers it has and be acyclic: tfjs-layers' deserializer
+ * retries unresolved nodes forever otherwise (a hang, not an error).
+ */
+function checkKerasGraph(topology: Record<string, unknown>): void {
+  const root = (topology.model_config as Record<string, unknown> | undefined) ?? topology
+  const config = root.config as { layers?: unknown; input_layers?: unknown; output_layers?: unknown } | undefined
+  if (typeof config !== 'object' || config === null || !Array.isArray(config.layers)) return
+  if ((root.class_name as string | undefined) === 'Sequential') return
+  const layers = config.layers as { name?: unknown; inbound_nodes?: unknown }[]
+  const names = new Set<string>()
+  for (const [i, l] of layers.entries()) {
+    if (typeof l !== 'object' || l === null || typeof l.name !== 'string') throw new DeepVisError('BAD_MODEL', `layer ${i} of the topology has no name`)
+    if (names.has(l.name)) throw new DeepVisError('BAD_MODEL', `two layers are named '${l.name}'`)
+    names.add(l.name)
+  }
+  const deps = new Map<string, string[]>()
+  for (const l of layers) {
+    const refs = inboundNames(l.inbound_nodes)
+    const missing = refs.find((r) => !names.has(r))
+    if (missing !== undefined) throw new DeepVisError('BAD_MODEL', `layer '${String(l.name)}' takes its input from '${missing}', which is not a layer of the model`)
+    deps.set(l.name as string, refs)
+  }
+  for (const key of ['input_layers', 'output_layers'] as const) {
+    const missing = inboundNames(config[key]).find((r) => !names.has(r))
+    if (missing !== undefined) throw new DeepVisError('BAD_MODEL', `${key} names '${missing}', which is not a layer of the model`)
+  }
+  // Acyclic: repeatedly take the layers whose inputs are all taken.
+  const done = new Set<string>()
+  let progress = true
+  while (progress && done.size < names.size) {
+    progress = false
+    for (const [n, d] of deps) {
+      if (!done.has(n) && d.every((x) => done.has(x) && x !== n)) { done.add(n); progress = true }
+    }
+  }
+  if (done.size < names.size) {
+    const stuck = [...names].filter((n) => !done.has(n))
+    throw new DeepVisError('BAD_MODEL', `the layers form a cycle through ${stuck.length} layer(s), e.g. '${stuck[0]}': a model must be acyclic`)
+  }
+}
+
 /** Byte offset of each weight in the concatenated weight data. */
 function weightOffsets(specs: readonly tf.io.WeightsManifestEntry[]): Map<string, { spec: tf.io.WeightsManifestEntry; offset: number; count: number }> {
   const out = new Map<string, { spec: tf.io.WeightsManifestEntry; offset: number; count: number }>()
@@ -138,7 +194,10 @@ export function checkArtifacts(artifacts: tf.io.ModelArtifacts): void {
   checkFiniteWeights(artifacts)
   const topo = artifacts.modelTopology as Record<string, unknown>
   if (Array.isArray(topo.node)) checkGraph(artifacts, lim.dimension)
-  else checkKerasSizes(topo, lim.dimension)
+  else {
+    checkKerasGraph(topo)
+    checkKerasSizes(topo, lim.dimension)
+  }
 }
 
 function asModelError(e: unknown, what: string): DeepVisError {

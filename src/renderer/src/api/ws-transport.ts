@@ -30,15 +30,22 @@ const OPEN = 1
 
 const CONNECTION_LOST: IpcResult<never> = { ok: false, code: 'INTERNAL', message: 'connection lost' }
 
+/** Path prefix of a page served by the web mode: `/s/<token>/` (src/web/server.ts TOKEN_PATH_PREFIX). */
+const TOKEN_PATH = /^\/s\/([^/]+)\//
+
 /**
  * The WebSocket URL of the page's server, or null when the page is not served by one (no token).
- * @example wsUrlFromLocation(new URL('http://127.0.0.1:5000/?token=abc')) // 'ws://127.0.0.1:5000/ws?token=abc'
+ * The token is in the page's path (`/s/<token>/`); the older `?token=` form is understood too.
+ * @example wsUrlFromLocation(new URL('http://127.0.0.1:5000/s/abc/')) // 'ws://127.0.0.1:5000/s/abc/ws'
  */
-export function wsUrlFromLocation(loc: { protocol: string; host: string; search: string }): string | null {
+export function wsUrlFromLocation(loc: { protocol: string; host: string; search: string; pathname?: string }): string | null {
   if (loc.protocol !== 'http:' && loc.protocol !== 'https:') return null
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:'
+  const inPath = TOKEN_PATH.exec(loc.pathname ?? '')
+  if (inPath) return `${scheme}//${loc.host}/s/${inPath[1]}/ws`
   const token = new URLSearchParams(loc.search).get('token')
   if (!token) return null
-  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws?token=${encodeURIComponent(token)}`
+  return `${scheme}//${loc.host}/ws?token=${encodeURIComponent(token)}`
 }
 
 /**

@@ -143,9 +143,22 @@ export const useModelStore = defineStore('model', () => {
     void loadRecent()
   })
 
+  /** Set when the engine was replaced after a crash: what the user is told (dismissable). */
+  const engineNotice = ref<{ code: string; message: string } | null>(null)
+  api.on('engine:restarted', ({ reason, model }) => {
+    engineNotice.value = {
+      code: 'ENGINE_RESTARTED',
+      message: `${reason}. A fresh engine took over${model ? ` with ${model.name} loaded` : ''}; runs in progress were stopped and can be started again.`,
+    }
+    void load()
+  })
+  function clearEngineNotice(): void {
+    engineNotice.value = null
+  }
+
   return {
-    info, layers, error, loading, changing, changeError, recent,
-    load, open, pick, upload, setInputSpec, loadRecent, clearChangeError,
+    info, layers, error, loading, changing, changeError, recent, engineNotice,
+    load, open, pick, upload, setInputSpec, loadRecent, clearChangeError, clearEngineNotice,
   }
 })
 
