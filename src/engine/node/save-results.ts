@@ -14,8 +14,8 @@
  * marks a complete result. Node-only (fs, sharp).
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, statSync } from 'node:fs'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { existsSync, statSync, unlinkSync } from 'node:fs'
+import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import sharp from 'sharp'
 import { sprintf } from 'sprintf-js'
@@ -489,7 +489,56 @@ function tempNameFor(finalPath: string): string {
   return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.tmp-${process.pid}-${rand}`)
 }
 
+/** Our temporary files' names: `.<final name>.tmp-<pid>-<8 hex>` (nothing else is ever swept). */
+const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/
+
+/** Temporary files this process is writing now: removed by `removeTempFilesSync` on a fatal signal. */
+const liveTemps = new Set<string>()
+
+/**
+ * Remove this process's temporary files at once (synchronously: for a signal handler that then exits).
+ * @example process.on('SIGTERM', () => { removeTempFilesSync(); process.exit(143) })
+ */
+export function removeTempFilesSync(): void {
+  for (const f of liveTemps) {
+    try { unlinkSync(f) } catch { /* already renamed or gone */ }
+  }
+  liveTemps.clear()
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Remove the temporary files that a killed writer (its process gone: kill -9, a crash) left in `dir`.
+ * Only names of our own pattern whose process no longer runs are removed; returns their names.
+ */
+export async function sweepStaleTempFiles(dir: string): Promise<string[]> {
+  let names: string[]
+  try { names = await readdir(dir) } catch { return [] }
+  const removed: string[] = []
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name)
+    if (!m || processAlive(Number(m[1]))) continue
+    const file = path.join(dir, name)
+    try {
+      if (!(await lstat(file)).isFile()) continue
+      await rm(file, { force: true })
+      removed.push(name)
+    } catch { /* raced with another sweeper */ }
+  }
+  return removed
+}
+
 async function writeDurably(file: string, bytes: Uint8Array): Promise<void> {
+  liveTemps.add(file)
   const fh = await open(file, 'wx')
   try {
     await fh.writeFile(bytes)
@@ -508,6 +557,7 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
   try {
     await writeDurably(temp, bytes)
     await rename(temp, file)
+    liveTemps.delete(temp)
   } catch (e) {
     await removeQuietly(temp)
     throw e
@@ -516,6 +566,7 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
 
 async function removeQuietly(file: string): Promise<void> {
   await rm(file, { force: true }).catch(() => undefined)
+  liveTemps.delete(file)
 }
 
 function outputDir(prefix: string): string {
@@ -569,6 +620,8 @@ export async function saveResults(result: OptimizeResult, prefix: string, opts: 
   } catch (err) {
     throw new DeepVisError('BAD_PARAM', `cannot create the output folder for '${prefix}': ${errorText(err)}`)
   }
+  // What an earlier, killed writer left here goes first.
+  await sweepStaleTempFiles(outputDir(prefix))
 
   const temps = pending.map((f) => ({ final: prefix + f.suffix, temp: tempNameFor(prefix + f.suffix), bytes: f.bytes }))
   const renamed: string[] = []
@@ -579,6 +632,7 @@ export async function saveResults(result: OptimizeResult, prefix: string, opts: 
     const infoJson = temps[temps.length - 1]
     for (const t of temps.slice(0, -1)) {
       await rename(t.temp, t.final)
+      liveTemps.delete(t.temp)
       renamed.push(t.final)
     }
     const written = new Set(temps.map((t) => t.final))
@@ -586,6 +640,7 @@ export async function saveResults(result: OptimizeResult, prefix: string, opts: 
       if (!written.has(prefix + suffix)) await rm(prefix + suffix, { force: true })
     }
     await rename(infoJson.temp, infoJson.final)
+    liveTemps.delete(infoJson.temp)
     renamed.push(infoJson.final)
   } catch (err) {
     await Promise.all([...temps.map((t) => removeQuietly(t.temp)), ...renamed.map(removeQuietly)])
