@@ -152,7 +152,7 @@ async function runWeb(options: LaunchOptions, display: boolean, stop: AbortSigna
   console.log(`History and settings: ${dataDir}`)
   const opener = options.browser && display ? browserCommand(server.url, process.platform, process.env, isExecutable) : null
   if (opener) openDetached(opener.command, opener.args)
-  console.log(opener ? 'Opened in your browser. Ctrl-C to stop.' : 'Open that URL in a browser. Ctrl-C to stop.')
+  console.log(opener ? 'Opening it in your browser. Ctrl-C to stop.' : 'Open that URL in a browser. Ctrl-C to stop.')
 
   if (!stop.aborted) await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
   console.log('\nstopping…')
