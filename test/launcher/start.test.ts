@@ -5,13 +5,17 @@
  * page is served with the token and refused without; the engine behind the WebSocket uses Electron's
  * data folder (here under a temp XDG_CONFIG_HOME); Ctrl-C (SIGINT to the whole process group, as a
  * terminal sends it) stops it with exit 0 and no process of the group left.
+ * Where a display is named but the binary is absent, one download by Electron's installer (from a
+ * local mirror that never answers) is stopped at --download-timeout, and the web mode follows.
  * Two ways in: the launcher command of package.json's `start` script run directly (as bash, which
  * execs a script's single command, runs it: the exit status is the launcher's own), and `npm start`
  * itself (Debian's /bin/sh, dash, reports a SIGINT it received while waiting as its own death by
  * SIGINT, so npm ends by SIGINT there, 130 in a terminal, even though the launcher exited 0).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -46,8 +50,8 @@ function headlessEnv(): NodeJS.ProcessEnv {
 }
 
 /** Start a command in its own process group (so that a signal can reach the group, as from a terminal). */
-function start(command: string, args: string[]): Started {
-  const child = spawn(command, args, { cwd: ROOT, env: headlessEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+function start(command: string, args: string[], env: NodeJS.ProcessEnv = headlessEnv()): Started {
+  const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   let text = ''
   const listeners = new Set<() => void>()
   const onData = (c: Buffer): void => {
@@ -145,6 +149,24 @@ function appInfo(pageUrl: string): Promise<{ mode: string; dataDir: string }> {
   })
 }
 
+/** The launcher's command from package.json's `start` script, with `node` as this Node. */
+function launcherCommand(): string[] {
+  const script = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start']
+  const [program, ...args] = (script ?? '').split(/\s+/)
+  expect(program).toBe('node')
+  return args
+}
+
+/** Stop with SIGINT to the group and expect exit 0 with no process left. */
+async function interruptCleanly(s: Started, url: string): Promise<void> {
+  const pid = s.child.pid!
+  process.kill(-pid, 'SIGINT')
+  const exit = await Promise.race([s.exited, new Promise<null>((r) => setTimeout(() => r(null), EXIT_TIMEOUT_MS))])
+  expect(exit, `no exit within ${EXIT_TIMEOUT_MS} ms; output:\n${s.output()}`).toEqual({ code: 0, signal: null })
+  expect(await waitGroupGone(pid, GROUP_GONE_TIMEOUT_MS), groupProcesses(pid)).toBe(true)
+  await expect(fetch(url)).rejects.toThrow()
+}
+
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-start-'))
   configHome = path.join(tmp, 'config')
@@ -153,9 +175,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 
 describe.skipIf(process.platform === 'win32')('npm start without a display', () => {
   it("the launcher (package.json's start command) falls back to the web mode, serves with the token only, and stops on Ctrl-C with 0", async () => {
-    const script = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start']
-    const [program, ...args] = (script ?? '').split(/\s+/)
-    expect(program).toBe('node')
+    const args = launcherCommand()
     let s: Started | undefined
     try {
       const t0 = Date.now()
@@ -182,12 +202,7 @@ describe.skipIf(process.platform === 'win32')('npm start without a display', () 
       expect(s.output()).toContain(`History and settings: ${dataDir}`)
       expect(await appInfo(url!)).toMatchObject({ mode: 'web', dataDir })
 
-      const pid = s.child.pid!
-      process.kill(-pid, 'SIGINT')
-      const exit = await Promise.race([s.exited, new Promise<null>((r) => setTimeout(() => r(null), EXIT_TIMEOUT_MS))])
-      expect(exit, `no exit within ${EXIT_TIMEOUT_MS} ms; output:\n${s.output()}`).toEqual({ code: 0, signal: null })
-      expect(await waitGroupGone(pid, GROUP_GONE_TIMEOUT_MS), groupProcesses(pid)).toBe(true)
-      await expect(fetch(url!)).rejects.toThrow()
+      await interruptCleanly(s, url!)
     } finally {
       killGroup(s)
     }
@@ -215,6 +230,46 @@ describe.skipIf(process.platform === 'win32')('npm start without a display', () 
       expect(await waitGroupGone(pid, GROUP_GONE_TIMEOUT_MS), groupProcesses(pid)).toBe(true)
     } finally {
       killGroup(s)
+    }
+  }, URL_TIMEOUT_MS + 60_000)
+
+  // Electron's own installer (node_modules/electron/install.js) pointed, through ELECTRON_MIRROR, at
+  // a local server that accepts the request and never answers: the download hangs, as on a slow or
+  // filtered network, and nothing can be downloaded (the cache is a fresh temp folder).
+  const binaryInstalled = existsSync(path.join(ROOT, 'node_modules', 'electron', 'path.txt'))
+  if (binaryInstalled) console.warn("[start] Electron's binary is installed here: skipping the download-timeout test (it needs a machine without it)")
+  it.skipIf(binaryInstalled)('with a display but no binary: one download by Electron\'s installer, stopped at the time limit, then the web mode', async () => {
+    const requests: string[] = []
+    const mirror = http.createServer((req) => {
+      requests.push(req.url ?? '')
+    })
+    await new Promise<void>((resolve) => mirror.listen(0, '127.0.0.1', resolve))
+    const port = (mirror.address() as AddressInfo).port
+    let s: Started | undefined
+    try {
+      const env: NodeJS.ProcessEnv = {
+        ...headlessEnv(),
+        DISPLAY: ':99',
+        ELECTRON_MIRROR: `http://127.0.0.1:${port}/`,
+        electron_config_cache: path.join(tmp, 'electron-cache'),
+      }
+      delete env['ELECTRON_EXEC_PATH']
+      delete env['ELECTRON_SKIP_BINARY_DOWNLOAD']
+      s = start(process.execPath, [...launcherCommand(), '--no-browser', '--download-timeout', '3', '--build-dir', path.join(tmp, 'build-c')], env)
+      const [, url] = await s.waitFor(URL_LINE, URL_TIMEOUT_MS)
+      const out = s.output()
+      expect(out.match(/downloading it/g)).toHaveLength(1)
+      expect(out).toContain("Electron cannot start here (Electron's binary could not be downloaded: timed out after 3 s); starting the web mode instead.")
+      // Electron's installer asked the mirror once, for this version's zip.
+      expect(requests).toHaveLength(1)
+      expect(requests[0]).toMatch(/electron-v[\d.]+-linux-\w+\.zip$/)
+      expect(existsSync(path.join(ROOT, 'node_modules', 'electron', 'path.txt'))).toBe(false)
+      expect((await fetch(url!)).status).toBe(200)
+      await interruptCleanly(s, url!)
+    } finally {
+      killGroup(s)
+      mirror.closeAllConnections()
+      mirror.close()
     }
   }, URL_TIMEOUT_MS + 60_000)
 })
