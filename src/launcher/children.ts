@@ -6,6 +6,9 @@
  * `runChild(command, args, options) => Promise<ChildResult>`, `openDetached(command, args)`
  */
 import { spawn, type StdioOptions } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import type { DownloadOutcome } from './decide-launch.ts'
 
 /** How long a child may take to go after SIGTERM before it gets SIGKILL. */
@@ -112,8 +115,16 @@ export interface DownloadOptions {
  * @example await downloadElectron({ installer: require.resolve('electron/install.js'), timeoutMs: 180_000 })
  *   // => { ok: false, reason: 'TypeError: fetch failed' } where GitHub is unreachable
  */
-export async function downloadElectron({ installer, timeoutMs, signal, env }: DownloadOptions): Promise<DownloadOutcome> {
-  const result = await runChild(process.execPath, [installer], { timeoutMs, signal, env })
+export async function downloadElectron({ installer, timeoutMs, signal, env = process.env }: DownloadOptions): Promise<DownloadOutcome> {
+  // The installer downloads into a temp folder of its own that a stopped installer leaves behind:
+  // give it one inside ours, removed here whatever happens.
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'deepvis-electron-'))
+  let result: ChildResult
+  try {
+    result = await runChild(process.execPath, [installer], { timeoutMs, signal, env: { ...env, TMPDIR: tmp, TMP: tmp, TEMP: tmp } })
+  } finally {
+    await rm(tmp, { recursive: true, force: true })
+  }
   if (result.aborted) return { ok: false, reason: 'interrupted' }
   if (result.timedOut) return { ok: false, reason: `timed out after ${formatSeconds(timeoutMs)} s` }
   if (result.code === 0) return { ok: true }

@@ -5,7 +5,7 @@
  * Ctrl-C (the abort signal) stops it. Never runs Electron's real installer (it would download
  * ~110 MB into node_modules where the network allows).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -57,6 +57,18 @@ describe('downloadElectron', () => {
     const t0 = Date.now()
     expect(await downloadElectron({ installer: stubborn, timeoutMs: 500 })).toEqual({ ok: false, reason: 'timed out after 0.5 s' })
     expect(Date.now() - t0).toBeLessThan(10_000)
+  })
+
+  it("leaves no temp folder behind, though a stopped installer leaves its own", async () => {
+    const marker = path.join(tmp, 'tmpdir.txt')
+    const leaky = installer('leaky.cjs', `const fs = require('fs'), os = require('os'), path = require('path');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'electron-download-'));
+      fs.writeFileSync(${JSON.stringify(marker)}, dir); setInterval(() => {}, 1000)`)
+    expect((await downloadElectron({ installer: leaky, timeoutMs: 1000 })).ok).toBe(false)
+    const dir = readFileSync(marker, 'utf8')
+    expect(dir.startsWith(os.tmpdir())).toBe(true)
+    expect(existsSync(dir)).toBe(false)
+    expect(existsSync(path.dirname(dir))).toBe(false)
   })
 
   it('reports ok when the installer succeeds', async () => {
