@@ -9,7 +9,8 @@
  * - IPC only answers the app's own top-level frame (src/main/ipc.ts).
  * The engine runs in a worker_thread (src/main/engine-worker.ts, bundled by electron-vite from the
  * `?nodeWorker` import below) behind src/main/worker-engine-host.ts, so its compute never blocks this
- * process; runs are stored under `<userData>/runs` and their events are sent to the app's window only.
+ * process; runs are stored under `<userData>/runs` and their events are sent to the app's window only
+ * (`npm start`'s web fallback uses the same folder: `electronUserDataDir` in src/launcher/environment.ts).
  * Two channels need this process, not the engine: `model:pick` and `run:export` without a folder show
  * a native folder dialog here and pass the chosen folder on to the worker (`withFolderDialogs`).
  * Shape: side effects on import (the app starts); pure helpers `windowOptions`,

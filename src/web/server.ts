@@ -62,6 +62,12 @@ const MESSAGE_OVERHEAD_BYTES = 1 << 20
  */
 export const MAX_MESSAGE_BYTES = Math.min(MAX_UPLOAD_BASE64 + MESSAGE_OVERHEAD_BYTES, bufferConstants.MAX_STRING_LENGTH)
 
+/**
+ * Longest wait in close() for the engine's start (backend and model load) to settle before the
+ * engine is disposed; the start loads native addons, which must not be cut off (see `starting`).
+ */
+const CLOSE_START_WAIT_MS = 20_000
+
 /** Where the engine runs: a worker_thread (default) or this thread. */
 export type EngineMode = 'worker' | 'in-process'
 
@@ -110,7 +116,7 @@ export interface WebServer {
   url: string
   port: number
   token: string
-  /** Stop serving, drop the connections and dispose the engine. */
+  /** Stop serving, drop the connections and dispose the engine (once its start has settled, 20 s at most). */
   close(): Promise<void>
 }
 
@@ -209,7 +215,9 @@ export async function startWebServer({
   const engine: EngineHost = engineMode === 'in-process'
     ? (await import('../main/engine-host.ts')).createEngineHost(engineOptions)
     : createWorkerEngineHost({ ...engineOptions, createWorker: createSourceEngineWorker })
-  void engine.start()
+  // Awaited (bounded) by close(): a worker terminated while it loads a native addon (Dawn's
+  // dawn.node, tfjs-node) aborts the whole process (napi_register_module under a terminating env).
+  const starting: Promise<void> = engine.start().catch(() => undefined)
 
   // Known once listening (port 0 picks one).
   let hostPort = ''
@@ -381,6 +389,9 @@ export async function startWebServer({
           server.close(() => resolve())
           server.closeAllConnections()
         })
+        let waited: NodeJS.Timeout | undefined
+        await Promise.race([starting, new Promise<void>((resolve) => { waited = setTimeout(resolve, CLOSE_START_WAIT_MS) })])
+        clearTimeout(waited)
         engine.dispose()
       })()
       return closing
