@@ -17,6 +17,7 @@ import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_
 import { DeepVisError, type ErrorCode } from '../engine/errors.ts'
 import { INVOKE_CHANNELS, type EventChannel, type EventMap, type InvokeChannel } from '../shared/ipc-contract.ts'
 import { createEngineHost, type EngineHostOptions } from './engine-host.ts'
+import { poisonsEngine, POISONED_EXIT_CODE } from './engine-poison.ts'
 
 /** What the worker is started with: the engine host's options minus `emit` (events go to the parent). */
 export type EngineWorkerData = Omit<EngineHostOptions, 'emit'>
@@ -48,22 +49,6 @@ export interface WorkerStarted {
 
 /** Anything the worker posts to its parent. */
 export type WorkerMessage = WorkerReply | WorkerEvent | WorkerStarted
-
-/**
- * Messages of failures after which the TensorFlow.js runtime of this thread cannot be trusted: a
- * WebAssembly trap or abort (an allocation the wasm heap could not hold leaves it corrupt: every later
- * op fails with "memory access out of bounds") or an out-of-memory error. The worker then exits, and
- * its parent replaces it with a fresh one on the same model.
- */
-export const POISONED_ENGINE = /memory access out of bounds|Aborted\(|RuntimeError: (unreachable|abort)|Out of memory|Array buffer allocation failed|Invalid typed array length/i
-
-/** Whether a failure message means the engine must be replaced (see POISONED_ENGINE). */
-export function poisonsEngine(message: string): boolean {
-  return POISONED_ENGINE.test(message)
-}
-
-/** Exit code of a worker that stopped itself because its runtime was poisoned. */
-export const POISONED_EXIT_CODE = 86
 
 /** Answer one request with the host's handler; never throws. */
 async function answer(handlers: ReturnType<typeof createEngineHost>['handlers'], req: WorkerRequest): Promise<WorkerReply> {

@@ -27,7 +27,7 @@ const URL_TIMEOUT_MS = 120_000
 const EXIT_TIMEOUT_MS = 30_000
 /** Bound on the last children (tsx's esbuild services) ending after the launcher: they exit when their stdin closes. */
 const GROUP_GONE_TIMEOUT_MS = 15_000
-const URL_LINE = /DeepVis Studio \(web\) at (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/
+const URL_LINE = /DeepVis Studio \(web\) at (http:\/\/127\.0\.0\.1:\d+\/s\/[\w-]+\/)/
 const FALLBACK_LINE = 'Electron cannot start here (no display: DISPLAY and WAYLAND_DISPLAY are unset); starting the web mode instead.'
 
 interface Started {
@@ -133,7 +133,8 @@ function killGroup(s: Started | undefined): void {
 /** `app:info` over the page's WebSocket. */
 function appInfo(pageUrl: string): Promise<{ mode: string; dataDir: string }> {
   const u = new URL(pageUrl)
-  const ws = new WebSocket(`ws://${u.host}/ws?token=${u.searchParams.get('token') ?? ''}`)
+  // The page is /s/<token>/; its WebSocket is beside it.
+  const ws = new WebSocket(`ws://${u.host}${u.pathname}ws`)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no app:info answer')), 30_000)
     ws.on('error', reject)
