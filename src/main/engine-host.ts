@@ -33,7 +33,7 @@ import type { VisModel } from '../engine/model/vis-model.ts'
 import type { AppInfo, InputSpecOverride } from '../shared/app-types.ts'
 import type { EventChannel, EventMap, InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contract.ts'
 import type { IpcHandlers } from './ipc.ts'
-import { expandHome, exportRun, storeUpload } from './model-files.ts'
+import { adoptStagedUpload, expandHome, exportRun, storeUpload } from './model-files.ts'
 import { createRecentModels, RECENT_MODELS_FILE, type RecentModels } from './recent-models.ts'
 import { createRunService, type Emit, type RunEngine, type RunService } from './run-service.ts'
 import { presetInfos } from './presets.ts'
@@ -377,7 +377,7 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
   async function uploadModel(files: Parameters<IpcHandlers['model:upload']>[0]): Promise<ModelInfo> {
     if (!uploadsDir) throw new DeepVisError('INTERNAL', 'no data folder is configured for uploaded models')
     checkIdle('upload a model')
-    const folder = await storeUpload(uploadsDir, files)
+    const folder = Array.isArray(files) ? await storeUpload(uploadsDir, files) : await adoptStagedUpload(uploadsDir, files.uploadId)
     try {
       return await openModel(folder)
     } catch (e) {

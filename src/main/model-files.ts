@@ -13,15 +13,16 @@
  * Shape: `await storeUpload(dir, files) => folder`; `await exportRun(src, runId, dest) => ExportResult`
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { constants as fsConstants } from 'node:fs'
+import { constants as fsConstants, createReadStream } from 'node:fs'
 import { copyFile, lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
 import { GIF_SUFFIX, INFO_JSON, INFO_TXT, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
 import type { ExportResult, UploadedFile } from '../shared/app-types.ts'
-import { UPLOAD_NAME_PATTERN } from '../shared/ipc-schemas.ts'
+import { UPLOAD_ID_PATTERN, UPLOAD_NAME_PATTERN } from '../shared/ipc-schemas.ts'
 import { refuseSpecialRoot } from '../engine/node/safe-files.ts'
+import { incomingDir } from './upload-paths.ts'
 
 /** Hex characters of the sha256 naming an upload folder (96 bits: no accidental collisions). */
 export const UPLOAD_HASH_CHARS = 24
@@ -91,6 +92,44 @@ export async function storeUpload(uploadsDir: string, files: readonly UploadedFi
     await rm(temp, { recursive: true, force: true }).catch(() => undefined)
     throw new DeepVisError('INTERNAL', `could not store the uploaded model in ${uploadsDir}: ${e instanceof Error ? e.message : String(e)}`)
   }
+}
+
+/**
+ * Store a streamed upload like `storeUpload` stores sent files: its files (plain names, regular
+ * files) are hashed from disk in chunks (names and lengths first, as `hashUpload`), and its incoming
+ * folder renamed to `<uploadsDir>/<hash>/` (or removed, when the same upload is stored already).
+ * @example const dir = await adoptStagedUpload(uploadsDir, 'k3j…'); await loadModelFolder(dir)
+ */
+export async function adoptStagedUpload(uploadsDir: string, uploadId: string): Promise<string> {
+  if (!UPLOAD_ID_PATTERN.test(uploadId)) throw new DeepVisError('BAD_PARAM', 'malformed upload id')
+  const incoming = incomingDir(uploadsDir, uploadId)
+  let names: string[]
+  try {
+    names = (await readdir(incoming)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  } catch {
+    throw new DeepVisError('BAD_PARAM', `no files were uploaded under id ${uploadId}: upload model.json and its weight files first`)
+  }
+  if (names.length === 0) throw new DeepVisError('BAD_PARAM', 'no files uploaded: give model.json and its weight files')
+  const h = createHash('sha256')
+  for (const name of names) {
+    const file = path.join(incoming, name)
+    const st = await lstat(file)
+    if (!UPLOAD_NAME_PATTERN.test(name) || !st.isFile()) throw new DeepVisError('BAD_PARAM', `'${name}' is not a plain uploaded file`)
+    h.update(`${name}\0${st.size}\0`)
+    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
+  }
+  const folder = path.join(uploadsDir, h.digest('hex').slice(0, UPLOAD_HASH_CHARS))
+  if (await exists(folder)) {
+    await rm(incoming, { recursive: true, force: true })
+    return folder
+  }
+  try {
+    await rename(incoming, folder)
+  } catch (e) {
+    if (!(await exists(folder))) throw new DeepVisError('INTERNAL', `could not store the uploaded model: ${e instanceof Error ? e.message : String(e)}`)
+    await rm(incoming, { recursive: true, force: true })
+  }
+  return folder
 }
 
 /** The files of a stored run that an export copies, in a fixed order (those that exist). */

@@ -44,6 +44,14 @@ export interface UploadedFile {
   base64: string
 }
 
+/**
+ * An upload whose files were already streamed to the engine's machine (web mode: HTTP PUT
+ * `<page>/upload/<uploadId>/<name>`, src/web/server.ts), to be stored and opened as `model:upload`.
+ */
+export interface StagedUpload {
+  uploadId: string
+}
+
 /** `run:export` request: a stored run and the destination folder (null: ask with a dialog). */
 export interface ExportRequest {
   runId: string

@@ -14,11 +14,13 @@ import type { ErrorCode as EngineErrorCode } from '../engine/errors'
 import type { PresetInfo, RunDetail, RunProgress, RunSpec, RunSummary } from './run-types'
 import type {
   AppInfo, ExportRequest, ExportResult, InputSpecOverride, RecentModel, ThumbDone, ThumbProgress, ThumbRequest, UnitThumb,
+  StagedUpload,
   UploadedFile,
 } from './app-types'
 
 export type {
   AppInfo, ExportRequest, ExportResult, InputSpecOverride, RecentModel, ThumbDone, ThumbProgress, ThumbRequest, UnitThumb,
+  StagedUpload,
   UploadedFile,
 }
 
@@ -91,7 +93,7 @@ export interface InvokeMap {
   /** Electron: choose a model folder in a dialog and load it; null when the user cancels. Web: BAD_PARAM. */
   'model:pick': () => ModelInfo | null
   /** Load a model from uploaded files (model.json, weight shards, optional deepvis.json / labels). */
-  'model:upload': (files: UploadedFile[]) => ModelInfo
+  'model:upload': (files: UploadedFile[] | StagedUpload) => ModelInfo
   /** Recently opened model folders, newest first. */
   'model:recent': () => RecentModel[]
   /** Correct the loaded model's input spec (size, channel order, mean); null restores the model's own. */

@@ -28,6 +28,10 @@ export const MAX_PATH_LENGTH = 4096
 export const MAX_UPLOAD_FILES = 256
 /** Largest upload, summed over its files, in base64 characters (about 768 MiB of bytes). */
 export const MAX_UPLOAD_BASE64 = 1024 * 1024 * 1024
+/** The id of a streamed upload (web mode): letters, digits, '_' and '-', 16 to 64 characters. */
+export const UPLOAD_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/
+/** Largest streamed upload (web mode), bytes summed over its files. */
+export const MAX_UPLOAD_BYTES = 768 * 1024 * 1024
 /** An uploaded file's name: no folders, no leading dot. */
 export const UPLOAD_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 /** Smallest and largest input side a user may set. */

@@ -14,7 +14,7 @@ import { DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, START_MODES, type FindPara
 import type { InvokeChannel, PayloadOf } from './ipc-contract'
 import {
   MAX_INPUT_SIDE, MAX_LABEL_LENGTH, MAX_METHOD_JSON_LENGTH, MAX_METHOD_KEY_LENGTH, MAX_METHOD_KEYS, MAX_LAYER_NAME_LENGTH, MAX_PATH_LENGTH, MAX_PREVIEW_EVERY, MAX_THUMB_CHANNELS, MAX_UPLOAD_BASE64,
-  MAX_UPLOAD_FILES, MIN_INPUT_SIDE, RUN_ID_PATTERN, UPLOAD_NAME_PATTERN,
+  MAX_UPLOAD_FILES, MIN_INPUT_SIDE, RUN_ID_PATTERN, UPLOAD_ID_PATTERN, UPLOAD_NAME_PATTERN,
 } from './ipc-limits'
 
 import type { RunSpec } from './run-types'
@@ -23,7 +23,7 @@ import type { ExportRequest, InputSpecOverride, ThumbRequest, UploadedFile } fro
 /** The limits, re-exported for main-side users. */
 export {
   MAX_INPUT_SIDE, MAX_LABEL_LENGTH, MAX_LAYER_NAME_LENGTH, MAX_PATH_LENGTH, MAX_PREVIEW_EVERY, MAX_THUMB_CHANNELS, MAX_UPLOAD_BASE64,
-  MAX_UPLOAD_FILES, MIN_INPUT_SIDE, RUN_ID_PATTERN, UPLOAD_NAME_PATTERN,
+  MAX_UPLOAD_FILES, MIN_INPUT_SIDE, RUN_ID_PATTERN, UPLOAD_ID_PATTERN, UPLOAD_NAME_PATTERN,
 }
 
 /** Largest seed of the MT19937 generator (uint32). */
@@ -135,7 +135,7 @@ export const ipcPayloadSchemas: { readonly [K in InvokeChannel]: z.ZodType<Paylo
   'model:layers': z.undefined(),
   'model:open': fsPath,
   'model:pick': z.undefined(),
-  'model:upload': uploadSchema,
+  'model:upload': z.union([uploadSchema, z.strictObject({ uploadId: z.string().regex(UPLOAD_ID_PATTERN, 'an upload id is 16 to 64 letters, digits, _ or -') })]),
   'model:recent': z.undefined(),
   'model:setInputSpec': inputSpecOverrideSchema,
   'presets:list': z.undefined(),

@@ -24,9 +24,11 @@
  *   without a folder answer as the engine host does (BAD_PARAM: a browser has no native dialog here).
  * Shape: `startWebServer(options) => Promise<{url, port, token, close()}>`
  */
-import { constants as bufferConstants } from 'node:buffer'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { readFile, stat } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
@@ -37,7 +39,8 @@ import type { EngineHost } from '../main/engine-host.ts'
 import { invokeHandler } from '../main/ipc.ts'
 import { createSourceEngineWorker } from '../main/source-engine-worker.ts'
 import { createWorkerEngineHost } from '../main/worker-engine-host.ts'
-import { MAX_UPLOAD_BASE64 } from '../shared/ipc-schemas.ts'
+import { MAX_UPLOAD_BYTES, UPLOAD_ID_PATTERN, UPLOAD_NAME_PATTERN } from '../shared/ipc-limits.ts'
+import { incomingDir, INCOMING_PREFIX } from '../main/upload-paths.ts'
 import { INVOKE_CHANNELS, type EventChannel, type EventMap, type InvokeChannel, type IpcResult } from '../shared/ipc-contract.ts'
 import { contentSecurityPolicy } from '../shared/csp.ts'
 
@@ -53,14 +56,16 @@ export const WS_PATH = '/ws'
 export const TOKEN_PATH_PREFIX = '/s/'
 /** Host names this server answers to besides the one it binds. */
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'] as const
-/** JSON around an uploaded model's base64 (file names, brackets, the message id). */
-const MESSAGE_OVERHEAD_BYTES = 1 << 20
 /**
- * Largest WebSocket message accepted: a `model:upload` (base64 files, bounded by the schema), but no
- * more than one JavaScript string can hold, since a message is decoded as one string (about 512 MiB
- * on Node 20, so that is the real bound of an upload here).
+ * Largest WebSocket message accepted. Model files do not travel over the socket in web mode (they
+ * are streamed with HTTP PUT, `UPLOAD_PATH`), so messages are calls: a RunSpec is a few KiB. A larger
+ * message closes its connection (1009) and nothing else.
  */
-export const MAX_MESSAGE_BYTES = Math.min(MAX_UPLOAD_BASE64 + MESSAGE_OVERHEAD_BYTES, bufferConstants.MAX_STRING_LENGTH)
+export const MAX_MESSAGE_BYTES = 16 * 2 ** 20
+/** Path (after the page's `/s/<token>`) of streamed uploads: `/upload/<uploadId>/<file name>`. */
+export const UPLOAD_PATH = '/upload/'
+/** Chunk size of a streamed upload's writes. */
+const UPLOAD_CHUNK_BYTES = 1 << 20
 
 /**
  * Longest wait in close() for the engine's start (backend and model load) to settle before the
@@ -260,6 +265,62 @@ export async function startWebServer({
     res.end(req.method === 'HEAD' ? undefined : body)
   }
 
+  /** Where streamed uploads land: the engine's uploads folder (engine-host UPLOADS_SUBDIR), `.incoming-<id>/`. */
+  const uploadsDir = path.join(path.dirname(historyDir), 'uploads')
+  // Incoming uploads a previous server left (killed mid-upload): ours by their prefix, nothing else.
+  for (const name of await readdir(uploadsDir).catch(() => [] as string[])) {
+    if (name.startsWith(INCOMING_PREFIX)) await rm(path.join(uploadsDir, name), { recursive: true, force: true }).catch(() => undefined)
+  }
+  /** Bytes received so far per upload id (the cap is per upload, over all its files). */
+  const uploadBytes = new Map<string, number>()
+
+  /**
+   * `PUT <page>/upload/<uploadId>/<name>`: stream the body into `<uploads>/.incoming-<uploadId>/<name>`
+   * in chunks (never held in memory whole), refusing names that are not plain, a file that exists
+   * already, and an upload over MAX_UPLOAD_BYTES (413; the partial file removed). The page then
+   * sends `model:upload` with `{uploadId}` over the WebSocket.
+   */
+  async function receiveUpload(req: http.IncomingMessage, res: http.ServerResponse, rest: string): Promise<void> {
+    const plain = (code: number, text: string): void => {
+      if (!res.headersSent) res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(text + '\n')
+      req.resume()
+    }
+    if (req.method !== 'PUT') { res.setHeader('Allow', 'PUT'); plain(405, 'uploads are PUT'); return }
+    const [uploadId, name, ...more] = rest.split('/')
+    if (more.length || !uploadId || !name || !UPLOAD_ID_PATTERN.test(uploadId) || !UPLOAD_NAME_PATTERN.test(name)) {
+      plain(400, 'upload paths are upload/<id>/<plain file name>')
+      return
+    }
+    const declared = Number(req.headers['content-length'] ?? NaN)
+    const sofar = uploadBytes.get(uploadId) ?? 0
+    if (Number.isFinite(declared) && sofar + declared > MAX_UPLOAD_BYTES) {
+      plain(413, `the upload is larger than ${MAX_UPLOAD_BYTES / 2 ** 20} MiB`)
+      return
+    }
+    const dir = incomingDir(uploadsDir, uploadId)
+    await mkdir(dir, { recursive: true })
+    const file = path.join(dir, name)
+    let received = 0
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length
+        if (sofar + received > MAX_UPLOAD_BYTES) done(new Error(`the upload is larger than ${MAX_UPLOAD_BYTES / 2 ** 20} MiB`))
+        else done(null, chunk)
+      },
+    })
+    try {
+      // 'wx': never write through an existing file (or a FIFO, a link someone placed there).
+      await pipeline(req, counter, createWriteStream(file, { flags: 'wx', highWaterMark: UPLOAD_CHUNK_BYTES }))
+    } catch (e) {
+      await rm(file, { force: true }).catch(() => undefined)
+      const tooBig = received + sofar > MAX_UPLOAD_BYTES
+      plain(tooBig ? 413 : 400, tooBig ? `the upload is larger than ${MAX_UPLOAD_BYTES / 2 ** 20} MiB` : `upload of ${name} failed: ${(e as NodeJS.ErrnoException).code ?? 'error'}`)
+      return
+    }
+    uploadBytes.set(uploadId, sofar + received)
+    res.writeHead(201, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ name, bytes: received }))
+  }
+
   const forbidden = (res: http.ServerResponse, why: string): void => {
     res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`forbidden: ${why}\n`)
   }
@@ -292,6 +353,14 @@ export async function startWebServer({
     }
     if (split.rest === '') {
       res.writeHead(308, { Location: `${TOKEN_PATH_PREFIX}${encodeURIComponent(token)}/`, 'Cache-Control': 'no-store' }).end()
+      return
+    }
+    if (split.rest.startsWith(UPLOAD_PATH)) {
+      receiveUpload(req, res, split.rest.slice(UPLOAD_PATH.length)).catch((e: unknown) => {
+        console.error('[web] upload failed:', e)
+        if (!res.headersSent) res.writeHead(500).end()
+        else res.destroy()
+      })
       return
     }
     serveStatic(req, res, split.rest).catch((e: unknown) => {

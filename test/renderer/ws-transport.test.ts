@@ -4,7 +4,7 @@
  * calls once the socket closes, and the URL built from the page location.
  */
 import { describe, expect, it } from 'vitest'
-import { createWsVisApi, wsUrlFromLocation, type WebSocketLike } from '../../src/renderer/src/api/ws-transport'
+import { createWsVisApi, uploadBaseFromWsUrl, wsUrlFromLocation, type PutFile, type WebSocketLike } from '../../src/renderer/src/api/ws-transport'
 
 class FakeSocket implements WebSocketLike {
   readyState = 0
@@ -77,6 +77,53 @@ describe('createWsVisApi', () => {
     const lost = { ok: false, code: 'INTERNAL', message: 'connection lost' }
     await expect(pending).resolves.toEqual(lost)
     await expect(api['presets:list']()).resolves.toEqual(lost)
+  })
+})
+
+describe('model:upload streams the files with HTTP PUT beside the page, then sends only the upload id', () => {
+  function uploadSetup(status = 201) {
+    let socket: FakeSocket | null = null
+    const puts: { url: string; body: number[] }[] = []
+    const put: PutFile = async (url, body) => {
+      puts.push({ url, body: [...body] })
+      return { ok: status < 300, status, text: async () => (status === 413 ? 'the upload is larger than 768 MiB' : '') }
+    }
+    const api = createWsVisApi('ws://127.0.0.1:5000/s/tok_1/ws', (u) => (socket = new FakeSocket(u)), put)
+    return { api, socket: socket!, puts }
+  }
+
+  it('PUTs each file with its exact bytes under one upload id, then model:upload {uploadId}', async () => {
+    const { api, socket, puts } = uploadSetup()
+    socket.open()
+    const files = [{ name: 'model.json', base64: btoa('{"a":1}') }, { name: 'weights.bin', base64: btoa(String.fromCharCode(0, 255, 7)) }]
+    const result = api['model:upload'](files)
+    for (let i = 0; i < 20 && socket.sent.length === 0; i++) await new Promise((r) => setTimeout(r, 0))
+    expect(puts.map((p) => p.url.replace(/upload\/[\w-]+\//, 'upload/ID/'))).toEqual([
+      'http://127.0.0.1:5000/s/tok_1/upload/ID/model.json', 'http://127.0.0.1:5000/s/tok_1/upload/ID/weights.bin',
+    ])
+    expect(puts[1].body).toEqual([0, 255, 7])
+    const id = /upload\/([\w-]+)\//.exec(puts[0].url)![1]
+    expect(id).toMatch(/^[A-Za-z0-9_-]{16,64}$/)
+    expect(puts[1].url).toContain(`/upload/${id}/`)
+    expect(socket.sent).toHaveLength(1)
+    expect(socket.sent[0]).toMatchObject({ channel: 'model:upload', payload: { uploadId: id } })
+    socket.reply({ id: socket.sent[0].id, result: { ok: true, value: { name: 'uploaded model' } } })
+    await expect(result).resolves.toEqual({ ok: true, value: { name: 'uploaded model' } })
+  })
+
+  it('answers a refused PUT (413) with its reason and sends nothing over the socket', async () => {
+    const { api, socket } = uploadSetup(413)
+    socket.open()
+    await expect(api['model:upload']([{ name: 'model.json', base64: btoa('x') }])).resolves.toMatchObject({
+      ok: false, code: 'BAD_PARAM', message: expect.stringContaining('768 MiB'),
+    })
+    expect(socket.sent).toEqual([])
+  })
+
+  it('finds the upload endpoint only beside a /s/<token>/ws socket', () => {
+    expect(uploadBaseFromWsUrl('ws://h:1/s/abc/ws')).toBe('http://h:1/s/abc/upload/')
+    expect(uploadBaseFromWsUrl('wss://h/s/abc/ws')).toBe('https://h/s/abc/upload/')
+    expect(uploadBaseFromWsUrl('ws://h/ws?token=abc')).toBeNull()
   })
 })
 

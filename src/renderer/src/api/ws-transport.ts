@@ -13,6 +13,7 @@ import {
   type IpcResult,
   type VisApi,
 } from '../../../shared/ipc-contract'
+import type { StagedUpload, UploadedFile } from '../../../shared/app-types'
 
 /** The part of the browser's WebSocket this module uses (tests pass a fake). */
 export interface WebSocketLike {
@@ -48,6 +49,30 @@ export function wsUrlFromLocation(loc: { protocol: string; host: string; search:
   return `${scheme}//${loc.host}/ws?token=${encodeURIComponent(token)}`
 }
 
+/** The upload endpoint beside a page's WebSocket (`ws://h/s/<t>/ws` -> `http://h/s/<t>/upload/`), or null. */
+export function uploadBaseFromWsUrl(wsUrl: string): string | null {
+  const m = /^(wss?):\/\/([^/]+)(\/s\/[^/]+\/)ws$/.exec(wsUrl)
+  return m ? `${m[1] === 'wss' ? 'https' : 'http'}://${m[2]}${m[3]}upload/` : null
+}
+
+/** A random upload id (UPLOAD_ID_PATTERN): 24 base64url characters. */
+function newUploadId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(18))
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_')
+}
+
+function base64ToBytes(b64: string): Uint8Array {
+  const bin = atob(b64)
+  const out = new Uint8Array(bin.length)
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
+  return out
+}
+
+/** How a file is sent (tests pass a fake). */
+export type PutFile = (url: string, body: Uint8Array) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>
+
+const defaultPut: PutFile = (u, body) => fetch(u, { method: 'PUT', body: body as BodyInit, headers: { 'Content-Type': 'application/octet-stream' } })
+
 /**
  * Connect to `url` and return the API.
  * @example app.provide(visApiKey, createWsVisApi('ws://127.0.0.1:5000/ws?token=…'))
@@ -55,6 +80,7 @@ export function wsUrlFromLocation(loc: { protocol: string; host: string; search:
 export function createWsVisApi(
   url: string,
   factory: WebSocketFactory = (u) => new WebSocket(u),
+  putFile: PutFile = defaultPut,
 ): VisApi & { close(): void } {
   const socket = factory(url)
   let nextId = 1
@@ -113,6 +139,28 @@ export function createWsVisApi(
 
   const api: Record<string, unknown> = {}
   for (const channel of INVOKE_CHANNELS) api[channel] = (payload?: unknown) => call(channel, payload)
+  // Model files are streamed to the server with HTTP PUT beside the page (never one huge socket
+  // message), then stored and opened by `model:upload {uploadId}`.
+  const uploadBase = uploadBaseFromWsUrl(url)
+  if (uploadBase) {
+    api['model:upload'] = async (payload: UploadedFile[] | StagedUpload): Promise<IpcResult<unknown>> => {
+      if (!Array.isArray(payload)) return call('model:upload', payload)
+      const uploadId = newUploadId()
+      for (const f of payload) {
+        let res: { ok: boolean; status: number; text(): Promise<string> }
+        try {
+          res = await putFile(`${uploadBase}${uploadId}/${encodeURIComponent(f.name)}`, base64ToBytes(f.base64))
+        } catch {
+          return CONNECTION_LOST
+        }
+        if (!res.ok) {
+          const why = (await res.text().catch(() => '')).trim()
+          return { ok: false, code: res.status === 413 ? 'BAD_PARAM' : 'INTERNAL', message: `upload of ${f.name} failed (${res.status}${why ? `: ${why}` : ''})` }
+        }
+      }
+      return call('model:upload', { uploadId })
+    }
+  }
   api['on'] = <K extends EventChannel>(channel: K, listener: (payload: EventMap[K]) => void): (() => void) => {
     let set = listeners.get(channel)
     if (!set) listeners.set(channel, (set = new Set()))
