@@ -112,6 +112,9 @@ describe('deepvis errors: one clear line, exit code 2, nothing written', () => {
     expect(existsSync(out)).toBe(false)
   }
 
+  it('a blur radius whose kernel could never fit (1e9) is refused up front, not an internal error', async () => {
+    await expectError([...base(), '--blur-radius', '1e9', '--blur-every', '1'], /blur_radius must be in \[0, 500\] pixels; got 1000000000/)
+  })
   it('a wrong layer name names the closest layers', async () => {
     await expectError([...base(), '--push-layer', 'logit'], /no layer named 'logit'.*did you mean 'logits'/)
   })

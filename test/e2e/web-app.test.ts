@@ -12,7 +12,7 @@
  * 20 steps, done with an image; a run with GIF every 5 shows the GIF and exports it (5 frames). Skipped, with a message, where /usr/bin/chromium is absent (CI installs it).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
@@ -296,7 +296,9 @@ describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)
     const runId = (await entry.getByTitle(/^Open run /).getAttribute('title'))!.replace('Open run ', '')
     await entry.getByRole('button', { name: 'Export…' }).click()
     const form = entry.getByRole('form', { name: `Export run ${runId}` })
+    // Export creates only the run's own folder inside an existing one.
     const exportDir = path.join(tmp, 'exports')
+    mkdirSync(exportDir)
     await form.locator('input[name="folder"]').fill(exportDir)
     await form.getByRole('button', { name: 'Export' }).click()
     const file = path.join(exportDir, runId, 'optimization.gif')
@@ -306,5 +308,20 @@ describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)
     // 20 iterations, a frame at 0, 5, 10, 15 and the last (19).
     expect(meta.pages).toBe(5)
     await shot('12-gif-exported')
+  })
+
+  it('uploads a model folder from the page: streamed to the server, stored and opened', async () => {
+    const model = page.getByRole('region', { name: 'Model' })
+    // A folder of the model's files without its sidecar (so it is named after its upload hash).
+    const folder = path.join(tmp, 'to-upload')
+    mkdirSync(folder)
+    for (const n of ['model.json', 'weights.bin', 'labels.txt']) copyFileSync(path.join(MODEL_DIR, n), path.join(folder, n))
+    await model.locator('input[type="file"][name="upload"]').setInputFiles(folder)
+    await eventually(text(model), RUN_TIMEOUT).toMatch(/uploaded model [0-9a-f]{8}/)
+    const stored = readdirSync(path.join(tmp, 'uploads')).filter((n) => /^[0-9a-f]{24}$/.test(n))
+    expect(stored).toHaveLength(1)
+    expect(readFileSync(path.join(tmp, 'uploads', stored[0], 'weights.bin'))).toEqual(readFileSync(path.join(MODEL_DIR, 'weights.bin')))
+    await eventually(text(page.getByRole('listbox', { name: 'Model layers' }))).toContain('logits')
+    await shot('13-uploaded')
   })
 })

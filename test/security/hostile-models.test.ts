@@ -102,6 +102,13 @@ describe('hostile model folders', () => {
         expectOneCleanLine((res as Error).message, m.name)
         expect((await host.handlers['model:info'](undefined)).path, m.name).toBe(before.path)
       }
+      // Not model folders at all: special files and kernel trees, refused without echoing a byte.
+      for (const p of ['/proc/self/environ', '/dev/zero', '/proc/self', '/etc/hostname', path.join(tmp, 'hostile', 'outside.txt')]) {
+        const res = await Promise.resolve().then(() => host.handlers['model:open'](p)).then(() => null, (e: unknown) => e)
+        expect((res as DeepVisError).code, p).toBe('BAD_MODEL')
+        expectOneCleanLine((res as Error).message, p)
+        expect((res as Error).message).not.toMatch(/PATH=|HOME=/)
+      }
       expect(events.filter((e) => e.channel === 'model:changed')).toHaveLength(0)
       expect((await host.handlers['model:layers'](undefined)).map((l) => l.name)).toContain('logits')
       const { runId } = await host.handlers['run:start']({ params: { push_layer: 'logits', push_channel: 1, max_iter: 3, rand_seed: 0 } as never })
