@@ -5,7 +5,7 @@
  * a BAD_* code, exit 2, writes nothing, echoes no file contents and reads nothing outside its folder;
  * the loaded model still answers and still optimizes afterwards; memory stays bounded.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,6 +19,8 @@ import { SECRET, writeHostileModels, type Mutant } from '../fixtures/hostile-mod
 import { TINY_SIDECAR, writeModelFolder } from '../fixtures/model-folder.ts'
 import { tinyCnnArtifacts } from '../fixtures/tiny-cnn.ts'
 import { writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { readMasks } from '../../src/engine/node/method-files.ts'
 
 let tmp: string
 let mutants: Mutant[]
@@ -44,6 +46,30 @@ function expectOneCleanLine(text: string, name: string): void {
   expect(text, name).not.toContain(SECRET)
   expect(text, name).not.toMatch(/\bat .*\.ts:\d+/) // no stack trace
 }
+
+describe('mask files a user names', () => {
+  it('a FIFO, a device or a /proc entry as a mask file is refused at once (it used to hang the engine thread)', () => {
+    // Mask names in an objective are plain file names, read from the working folder.
+    const cwd = process.cwd()
+    process.chdir(tmp)
+    execFileSync('mkfifo', ['maskfifo.npy'])
+    symlinkSync('/dev/zero', 'devzero.npy')
+    symlinkSync('/proc/self/environ', 'environ.npy')
+    try {
+      for (const [file, why] of [['maskfifo.npy', /FIFO/], ['devzero.npy', /\/proc, \/sys, \/dev/], ['environ.npy', /\/proc, \/sys, \/dev/]] as const) {
+        const t0 = Date.now()
+        let err: unknown = null
+        try { readMasks(`mask(conv3, ${file})`) } catch (e) { err = e }
+        expect(err, file).toBeInstanceOf(DeepVisError)
+        expect((err as DeepVisError).code).toBe('BAD_PARAM')
+        expect((err as Error).message).toMatch(why)
+        expect(Date.now() - t0).toBeLessThan(2000)
+      }
+    } finally {
+      process.chdir(cwd)
+    }
+  })
+})
 
 describe('hostile model folders', () => {
   it('the generator writes at least 40 mutants of Layers and Graph models', () => {
