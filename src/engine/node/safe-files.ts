@@ -11,7 +11,7 @@
  * Errors are DeepVisErrors with the given code; messages name the file and never echo its contents.
  * Shape: `await readRegularFile(await resolveInside(dir, rel, 'weight file'), {what, maxBytes})`
  */
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs'
 import { open, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import { DeepVisError, type ErrorCode } from '../errors.ts'
@@ -91,12 +91,23 @@ export interface ReadOptions {
   code?: ErrorCode
 }
 
-function kindOf(st: import('node:fs').Stats): string {
+function kindOf(st: Stats): string {
   if (st.isDirectory()) return 'a folder'
   if (st.isFIFO()) return 'a FIFO (named pipe)'
   if (st.isSocket()) return 'a socket'
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device'
   return 'not a regular file'
+}
+
+/** Refuse an opened file that is not regular, or whose size is over the limit or not the expected one. */
+function checkOpened(st: Stats, file: string, opts: ReadOptions, code: ErrorCode): void {
+  if (!st.isFile()) throw new DeepVisError(code, `${opts.what} ${file} is ${kindOf(st)}, not a regular file`)
+  if (st.size > opts.maxBytes) {
+    throw new DeepVisError(code, `${opts.what} ${file} is ${st.size} bytes, over the limit of ${opts.maxBytes}${opts.raiseHint ? ` (${opts.raiseHint})` : ''}`)
+  }
+  if (opts.expectBytes !== undefined && st.size !== opts.expectBytes) {
+    throw new DeepVisError(code, `${opts.what} ${file} is ${st.size} bytes but should be ${opts.expectBytes} (truncated or wrong file?)`)
+  }
 }
 
 /**
@@ -120,13 +131,7 @@ export async function readRegularFile(file: string, opts: ReadOptions): Promise<
   }
   try {
     const st = await fh.stat()
-    if (!st.isFile()) throw new DeepVisError(code, `${opts.what} ${file} is ${kindOf(st)}, not a regular file`)
-    if (st.size > opts.maxBytes) {
-      throw new DeepVisError(code, `${opts.what} ${file} is ${st.size} bytes, over the limit of ${opts.maxBytes}${opts.raiseHint ? ` (${opts.raiseHint})` : ''}`)
-    }
-    if (opts.expectBytes !== undefined && st.size !== opts.expectBytes) {
-      throw new DeepVisError(code, `${opts.what} ${file} is ${st.size} bytes but should be ${opts.expectBytes} (truncated or wrong file?)`)
-    }
+    checkOpened(st, file, opts, code)
     const buf = Buffer.alloc(st.size)
     let off = 0
     while (off < st.size) {
@@ -162,13 +167,7 @@ export function readRegularFileSync(file: string, opts: ReadOptions): Buffer {
   }
   try {
     const st = fstatSync(fd)
-    if (!st.isFile()) throw new DeepVisError(code, `${opts.what} ${file} is ${kindOf(st)}, not a regular file`)
-    if (st.size > opts.maxBytes) {
-      throw new DeepVisError(code, `${opts.what} ${file} is ${st.size} bytes, over the limit of ${opts.maxBytes}${opts.raiseHint ? ` (${opts.raiseHint})` : ''}`)
-    }
-    if (opts.expectBytes !== undefined && st.size !== opts.expectBytes) {
-      throw new DeepVisError(code, `${opts.what} ${file} is ${st.size} bytes but should be ${opts.expectBytes} (truncated or wrong file?)`)
-    }
+    checkOpened(st, file, opts, code)
     const buf = Buffer.alloc(st.size)
     let off = 0
     while (off < st.size) {
