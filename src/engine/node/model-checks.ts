@@ -228,10 +228,16 @@ export async function checkModelRuns(model: VisModel, size: [number, number], ch
   if (!last) throw new DeepVisError('BAD_MODEL', 'the model has no layers')
   let finite: boolean
   try {
-    finite = tf.tidy(() => {
+    // Read back asynchronously: webgpu has no synchronous read in Node.
+    const allFinite = tf.tidy(() => {
       const y = model.forward(tf.zeros([1, size[0], size[1], channels]) as tf.Tensor4D, last)
-      return y.size === 0 || tf.all(tf.isFinite(y.cast('float32'))).dataSync()[0] === 1
+      return y.size === 0 ? tf.scalar(true, 'bool') : tf.all(tf.isFinite(y.cast('float32')))
     })
+    try {
+      finite = (await allFinite.data())[0] === 1
+    } finally {
+      allFinite.dispose()
+    }
   } catch (e) {
     throw asModelError(e, `a trial forward pass to '${last}' failed`)
   }
