@@ -41,7 +41,7 @@ export interface ModelInfo {
   /** Human-readable model name. */
   name: string
   /** TensorFlow.js model format. */
-  format: 'layers-model' | 'graph-model'
+  format: 'layers-model' | 'graph-model' | 'onnx'
   /** tfjs backend in use: 'tensorflow' | 'wasm' | 'cpu' | … */
   backend: string
   /** What was loaded for the backend, e.g. '@tensorflow/tfjs-backend-wasm (simd)'. */

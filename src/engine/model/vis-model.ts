@@ -26,7 +26,7 @@ export interface LayerInfo {
   units: number
 }
 
-export type ModelFormat = 'layers-model' | 'graph-model'
+export type ModelFormat = 'layers-model' | 'graph-model' | 'onnx'
 
 export interface VisModel {
   readonly format: ModelFormat
