@@ -15,6 +15,7 @@ import type * as tf from '@tensorflow/tfjs'
 import { DeepVisError } from '../errors.ts'
 import { createVisModel, type VisModel } from '../model/vis-model.ts'
 import { perChannel, validateInputSpec, type ChannelOrder, type InputSpec } from '../model/input-spec.ts'
+import { isOnnxPath, loadOnnxModel } from './load-onnx.ts'
 
 /** Folder of the embedded default model shipped with the app. */
 export const DEFAULT_MODEL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../resources/models/deepvis-shapes')
@@ -235,6 +236,8 @@ async function findIndexSpec(modelJson: string): Promise<SidecarSpec | null> {
 
 /** Load a model folder and resolve its input spec. Throws DeepVisError on any bad input. */
 export async function loadModelFolder(modelPath: string, overrides: InputSpecOverrides = {}): Promise<LoadedModel> {
+  const onnxFile = await isOnnxPath(modelPath)
+  if (onnxFile) return loadOnnxModel(onnxFile, overrides)
   const modelJson = await resolveModelJson(modelPath)
   const dir = path.dirname(modelJson)
   const artifacts = await readArtifacts(modelJson)

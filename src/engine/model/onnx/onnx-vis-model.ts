@@ -1,6 +1,8 @@
 /**
  * VisModel over an ONNX graph: every node output that depends on the input is a layer, named by the
- * exporter's module path (`/layer2/layer2.1/relu_1/Relu` -> `layer2.1/relu_1`), with a `/pre_relu`
+ * exporter's module path (`/layer2/layer2.1/relu_1/Relu` -> `layer2.1/relu_1`; the last op directly
+ * in a module takes the module's name, `encoder/layers/encoder_layer_1` for its final Add, other ops
+ * keep their op name, `encoder/layers/encoder_layer_1/Add`), with a `/pre_relu`
  * pseudo-layer after each ReLU-family node (its input). The input is the network-space NHWC batch
  * of the other formats; 4-D outputs come back NHWC (channels last), [B, T, D] and [B, D] as they are.
  * A graph exported with a fixed batch of 1 (reshapes baked for one image) runs a batch image by
@@ -50,8 +52,9 @@ function nameLayers(dataNodes: NodeDef[]): LayerRec[] {
     const module = isOpSeg ? segs.slice(0, -1).join('/') : segs.join('/')
     return { n, segs, module, isOpSeg }
   })
-  const perModule = new Map<string, number>()
-  for (const p of parsed) perModule.set(p.module, (perModule.get(p.module) ?? 0) + 1)
+  // The last op directly in a module (not in a submodule) is named by the module: its output.
+  const lastOfModule = new Map<string, NodeDef>()
+  for (const p of parsed) if (p.module && p.isOpSeg) lastOfModule.set(p.module, p.n)
   const used = new Set<string>()
   const unique = (s: string): string => {
     let name = s
@@ -61,7 +64,7 @@ function nameLayers(dataNodes: NodeDef[]): LayerRec[] {
   }
   const out: LayerRec[] = []
   for (const p of parsed) {
-    const base = p.module && p.isOpSeg && perModule.get(p.module) === 1 ? p.module : p.segs.join('/') || p.n.opType
+    const base = p.module && p.isOpSeg && lastOfModule.get(p.module) === p.n ? p.module : p.segs.join('/') || p.n.opType
     const outs = p.n.outputs.filter(Boolean)
     outs.forEach((tensor, k) => {
       const name = unique(k === 0 ? base : `${base}:${k}`)

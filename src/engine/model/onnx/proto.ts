@@ -239,4 +239,3 @@ export function parseTensorProto(bytes: Uint8Array): HostTensor {
   return decodeTensor(t)
 }
 
-export { onnx as onnxProto }
