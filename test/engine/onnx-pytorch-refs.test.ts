@@ -40,7 +40,7 @@ describe.skipIf(!HAVE_ONNX_FIXTURES)('ONNX models vs PyTorch references (wasm)',
       for (const f of refFiles(id).filter((r) => r.file === 'logits.npy' || r.file.startsWith('act_'))) {
         tf.tidy(() => {
           const ref = loadRef(id, f.file)
-          const got = model.forward(x, f.onnxTensor)
+          const got = model.forwardRaw(x, f.onnxTensor)
           expect(got.shape).toEqual(ref.shape)
           const a = agreement(got, ref)
           expect(a.relL2, f.file).toBeLessThan(1e-3)
@@ -50,12 +50,28 @@ describe.skipIf(!HAVE_ONNX_FIXTURES)('ONNX models vs PyTorch references (wasm)',
       }
     }, 120_000)
 
+    it.runIf(id === 'vit_tiny')('token tensors: patch tokens on the 14x14 grid, the class token apart', () => {
+      tf.tidy(() => {
+        const layer = 'encoder/layers/encoder_layer_1'
+        const raw = model.forwardRaw(x, layer) // [1, 197, 192]
+        expect(raw.shape).toEqual([1, 197, 192])
+        const grid = model.forward(x, layer)
+        expect(grid.shape).toEqual([1, 14, 14, 192])
+        // patch token t (1..196) is grid cell ((t-1) / 14, (t-1) % 14)
+        const t = 1 + 3 * 14 + 5
+        expect(tf.max(tf.abs(tf.sub(grid.slice([0, 3, 5, 0], [1, 1, 1, 192]).reshape([192]), raw.slice([0, t, 0], [1, 1, 192]).reshape([192])))).dataSync()[0]).toBe(0)
+        const cls = model.forward(x, `${layer}/cls_token`)
+        expect(cls.shape).toEqual([1, 192])
+        expect(tf.max(tf.abs(tf.sub(cls, raw.slice([0, 0, 0], [1, 1, 192]).reshape([1, 192])))).dataSync()[0]).toBe(0)
+      })
+    })
+
     it('input gradients match', () => {
       const kinks = ((manifest().checks as Record<string, { disagreements?: number }>).kinks_float32_vs_float64?.disagreements ?? 0) > 0
       for (const f of refFiles(id).filter((r) => r.file.startsWith('grad_'))) {
         tf.tidy(() => {
           const ref = loadRef(id, f.file)
-          const got = tf.grad((xx: tf.Tensor) => unitObjective(model.forward(xx as tf.Tensor4D, f.objectiveTensor!), f.channel ?? 130))(x)
+          const got = tf.grad((xx: tf.Tensor) => unitObjective(model.forwardRaw(xx as tf.Tensor4D, f.objectiveTensor!), f.channel ?? 130))(x)
           const a = agreement(got, ref)
           expect(a.cosine, f.file).toBeGreaterThan(0.9999)
           expect(a.relL2, f.file).toBeLessThan(kinks && f.file === 'grad_logit130.npy' ? 5e-3 : 1e-3)

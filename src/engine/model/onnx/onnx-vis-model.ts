@@ -4,7 +4,10 @@
  * in a module takes the module's name, `encoder/layers/encoder_layer_1` for its final Add, other ops
  * keep their op name, `encoder/layers/encoder_layer_1/Add`), with a `/pre_relu`
  * pseudo-layer after each ReLU-family node (its input). The input is the network-space NHWC batch
- * of the other formats; 4-D outputs come back NHWC (channels last), [B, T, D] and [B, D] as they are.
+ * of the other formats; 4-D outputs come back NHWC (channels last), [B, D] as it is. Transformer
+ * token tensors [B, T, D] (unit = hidden dimension d) come back on their patch grid [B, g, g, D], so
+ * a spatial unit is a patch token and a channel objective averages over the patch tokens; the class
+ * token is the pseudo-layer `<layer>/cls_token` ([B, D]); a non-square T gives [B, T, 1, D].
  * A graph exported with a fixed batch of 1 (reshapes baked for one image) runs a batch image by
  * image. ONNX tensor and node names are accepted as aliases of the layer names.
  * Shape: `createOnnxVisModel(def, fileName) => VisModel`.
@@ -14,10 +17,12 @@ import { closest, distance } from 'fastest-levenshtein'
 import { DeepVisError } from '../../errors.ts'
 import type { LayerInfo, VisModel } from '../vis-model.ts'
 import { compileOnnx } from './executor.ts'
-import { logical, physNhwc, val, type Val } from './layout.ts'
+import { logical, logicalShape as logicalShapeOf, physNhwc, val, type Val } from './layout.ts'
 import type { NodeDef, OnnxModelDef } from './proto.ts'
 
 export const PRE_RELU_SUFFIX = '/pre_relu'
+/** Pseudo-layer of a ViT token tensor's class token. */
+export const CLS_SUFFIX = '/cls_token'
 const PRE_ACTIVATION_OPS = new Set(['Relu', 'LeakyRelu', 'Elu', 'Selu', 'PRelu'])
 /** Ops that move or reshape data rather than compute features: hidden by default in the layer browser. */
 export const PLUMBING_OPS = new Set(['Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Constant', 'Reshape', 'Cast', 'Flatten', 'Transpose',
@@ -31,6 +36,8 @@ export interface OnnxLayerInfo extends LayerInfo {
 }
 
 export interface OnnxVisModel extends VisModel {
+  /** A layer or ONNX tensor as the graph has it (4-D as NHWC; token tensors [B, T, D] as they are). */
+  forwardRaw(input: tf.Tensor4D, layerOrTensor: string): tf.Tensor
   /** Module and plumbing flag of each layer. */
   layerMeta(name: string): { module: string; plumbing: boolean; tensor: string } | undefined
 }
@@ -41,7 +48,38 @@ function segments(name: string): string[] {
   return segs.filter((s, i) => !(i + 1 < segs.length && segs[i + 1].startsWith(`${s}.`)))
 }
 
-interface LayerRec { name: string; tensor: string; op: string; module: string; pre: boolean }
+interface LayerRec {
+  name: string
+  tensor: string
+  op: string
+  module: string
+  pre: boolean
+  /** A [B, T, D] token tensor (shown on the patch grid); `cls`: its class token, [B, D]. */
+  tokens?: boolean
+  cls?: boolean
+}
+
+/** Patch grid of T tokens: T = g*g, or 1 + g*g with a leading class token. */
+export function tokenGrid(t: number): { g: number; cls: boolean } | null {
+  const g1 = Math.round(Math.sqrt(t - 1))
+  if (g1 >= 2 && g1 * g1 === t - 1) return { g: g1, cls: true }
+  const g0 = Math.round(Math.sqrt(t))
+  if (g0 >= 2 && g0 * g0 === t) return { g: g0, cls: false }
+  return null
+}
+
+/**
+ * The engine's view of a token tensor [B, T, D]: the patch tokens on their grid [B, g, g, D] (the
+ * class token left out), or [B, T, 1, D] when T is not a grid; the class token alone as [B, D].
+ */
+function tokenView(t: tf.Tensor, cls: boolean): tf.Tensor {
+  const [b, n, d] = t.shape
+  if (cls) return tf.reshape(tf.slice(t, [0, 0, 0], [b, 1, d]), [b, d])
+  const grid = tokenGrid(n)
+  if (!grid) return tf.reshape(t, [b, n, 1, d])
+  const first = grid.cls ? 1 : 0
+  return tf.reshape(tf.slice(t, [0, first, 0], [b, n - first, d]), [b, grid.g, grid.g, d])
+}
 
 function nameLayers(dataNodes: NodeDef[]): LayerRec[] {
   const parsed = dataNodes.map((n) => {
@@ -100,7 +138,30 @@ export function createOnnxVisModel(def: OnnxModelDef, fileName = 'model.onnx'): 
   const batchOfOne = shape[0] === 1
   const graph = compileOnnx(def, fileName)
   const dataNodes = def.nodes.filter((n) => graph.kind.get(n) === 'data')
+  const dim = (d: number | null): number | null => (d && d > 0 ? d : null)
+  const channels = dim(cDim) ?? 3
   const layers = nameLayers(dataNodes)
+  // Token tensors ([1, T, D] for one image), found with one forward pass at the model's size.
+  const probeSize: [number, number] = [dim(hDim) ?? 224, dim(wDim) ?? 224]
+  const probeShapes = new Map<string, number[]>()
+  try {
+    tf.tidy(() => {
+      const tensors = [...new Set(layers.map((l) => l.tensor))]
+      const x = tf.zeros([1, probeSize[0], probeSize[1], channels])
+      const outs = graph.run({ [input.name]: channelsLast ? val(x) : val(x, true) }, tensors)
+      tensors.forEach((t, i) => probeShapes.set(t, logicalShapeOf(outs[i])))
+    })
+  } catch (e) {
+    graph.dispose()
+    throw e
+  }
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i]
+    const s = probeShapes.get(l.tensor)!
+    if (s.length !== 3 || s[0] !== 1) continue
+    l.tokens = true
+    if (tokenGrid(s[1])?.cls && !l.pre) layers.splice(i + 1, 0, { ...l, name: `${l.name}${CLS_SUFFIX}`, op: `${l.op} (class token)`, cls: true })
+  }
   const byName = new Map(layers.map((l) => [l.name, l]))
   const alias = new Map<string, string>()
   for (const l of layers) if (!l.pre && !alias.has(l.tensor)) alias.set(l.tensor, l.name)
@@ -120,13 +181,15 @@ export function createOnnxVisModel(def: OnnxModelDef, fileName = 'model.onnx'): 
     const fed = channelsLast ? val(x) : val(x, true)
     return graph.run({ [input.name]: fed }, tensors).map(toUser)
   }
-  const run = (x: tf.Tensor, tensors: string[]): tf.Tensor[] => {
+  const runRaw = (x: tf.Tensor, tensors: string[]): tf.Tensor[] => {
     if (!batchOfOne || x.shape[0] === 1) return runOne(x, tensors)
     const parts = tf.split(x, x.shape[0], 0).map((xi) => runOne(xi, tensors))
     return tensors.map((_, k) => tf.concat(parts.map((p) => p[k]), 0))
   }
-  const dim = (d: number | null): number | null => (d && d > 0 ? d : null)
-  const channels = dim(cDim) ?? 3
+  const run = (x: tf.Tensor, recs: LayerRec[]): tf.Tensor[] => {
+    const outs = runRaw(x, recs.map((r) => r.tensor))
+    return outs.map((t, i) => (recs[i].tokens && t.rank === 3 ? tokenView(t, !!recs[i].cls) : t))
+  }
 
   const catalogCache = new Map<string, Promise<OnnxLayerInfo[]>>()
   const catalog = (size: [number, number]): Promise<OnnxLayerInfo[]> => {
@@ -134,14 +197,9 @@ export function createOnnxVisModel(def: OnnxModelDef, fileName = 'model.onnx'): 
     let hit = catalogCache.get(key)
     if (!hit) {
       hit = (async () => {
-        const tensors = [...new Set(layers.map((l) => l.tensor))]
-        const shapes = tf.tidy(() => {
-          const outs = run(tf.zeros([1, size[0], size[1], channels]), tensors)
-          return outs.map((t) => t.shape.slice(1))
-        })
-        const byTensor = new Map(tensors.map((t, i) => [t, shapes[i]]))
-        return layers.map((l) => {
-          const s = byTensor.get(l.tensor)!
+        const shapes = tf.tidy(() => run(tf.zeros([1, size[0], size[1], channels]), layers).map((t) => t.shape.slice(1)))
+        return layers.map((l, i) => {
+          const s = shapes[i]
           return { name: l.name, type: l.op, shape: s, units: unitsOf(s), module: l.module, plumbing: PLUMBING_OPS.has(l.op) }
         })
       })()
@@ -162,8 +220,11 @@ export function createOnnxVisModel(def: OnnxModelDef, fileName = 'model.onnx'): 
       return (await catalog(size)).find((l) => l.name === rec.name)!
     },
     forward(x, layer) {
-      const rec = resolve(layer)
-      return run(x, [rec.tensor])[0]
+      return run(x, [resolve(layer)])[0]
+    },
+    forwardRaw(x, layerOrTensor) {
+      const rec = byName.get(layerOrTensor) ?? byName.get(alias.get(layerOrTensor) ?? '')
+      return runRaw(x, [rec ? rec.tensor : layerOrTensor])[0]
     },
     layerMeta(name) {
       const rec = byName.get(name) ?? byName.get(alias.get(name) ?? '')
