@@ -202,9 +202,12 @@ function modelInfoOf({ backend, loaded, correction }: Loaded): ModelInfo {
 
 /** Attach the class labels to every layer with exactly one unit per label. */
 export function attachLabels(layers: readonly Omit<LayerInfo, 'labels'>[], labels: readonly string[] | null): LayerInfo[] {
-  return layers.map((l) => (labels && labels.length > 0 && l.units === labels.length
-    ? { name: l.name, type: l.type, shape: [...l.shape], units: l.units, labels: [...labels] }
-    : { name: l.name, type: l.type, shape: [...l.shape], units: l.units }))
+  return layers.map((l) => {
+    const base: LayerInfo = { name: l.name, type: l.type, shape: [...l.shape], units: l.units }
+    if (l.module !== undefined) base.module = l.module
+    if (l.plumbing) base.plumbing = true
+    return labels && labels.length > 0 && l.units === labels.length ? { ...base, labels: [...labels] } : base
+  })
 }
 
 

@@ -69,6 +69,10 @@ export interface LayerInfo {
   units: number
   /** Class names, label[i] for unit i; present only on layers whose `units` equals the label count. */
   labels?: string[]
+  /** ONNX models: the module of the layer (`layer2.1`, '' at the top). */
+  module?: string
+  /** ONNX models: a plumbing op (reshape, transpose, gather...), hidden unless asked for. */
+  plumbing?: boolean
 }
 
 /**

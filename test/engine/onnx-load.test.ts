@@ -108,6 +108,11 @@ describe('loading .onnx models', () => {
     expect(r.code).toBe(0)
     expect(r.out).toMatch(/stem\/act\/pre_relu\s+Relu \(pre-activation\)\s+\[224, 224, 3\]/)
     expect(r.out).toMatch(/onnx/)
+    // plumbing (the Flatten) hidden by default, listed with --all
+    expect(r.out).not.toMatch(/^Flatten/m)
+    expect(r.out).toMatch(/1 plumbing layers hidden/)
+    const all = await cli('layers', '--model', path.join(tmp, 'plain', 'model.onnx'), '--backend', 'cpu', '--all')
+    expect(all.out).toMatch(/^Flatten\s+Flatten/m)
     const out = path.join(tmp, 'out')
     await mkdir(out)
     const o = await cli('optimize', '--model', path.join(tmp, 'ext'), '--backend', 'cpu', '--push-layer', 'head', '--push-channel', '7',

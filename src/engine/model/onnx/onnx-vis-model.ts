@@ -29,9 +29,7 @@ export const PLUMBING_OPS = new Set(['Shape', 'Gather', 'Unsqueeze', 'Squeeze', 
   'Concat', 'Slice', 'Split', 'Expand', 'Identity', 'Dropout', 'ConstantOfShape', 'Range', 'Where', 'Equal', 'Tile', 'Size', 'Pad'])
 
 export interface OnnxLayerInfo extends LayerInfo {
-  /** The module the layer belongs to (`layer2.1`), '' at the top level. */
   module: string
-  /** A plumbing op (reshape, gather...): hidden by default in the layer browser. */
   plumbing: boolean
 }
 
@@ -57,6 +55,8 @@ interface LayerRec {
   /** A [B, T, D] token tensor (shown on the patch grid); `cls`: its class token, [B, D]. */
   tokens?: boolean
   cls?: boolean
+  /** The ONNX op type of the node (`op` is the type shown, e.g. 'Add (class token)'). */
+  opType: string
 }
 
 /** Patch grid of T tokens: T = g*g, or 1 + g*g with a leading class token. */
@@ -106,9 +106,9 @@ function nameLayers(dataNodes: NodeDef[]): LayerRec[] {
     const outs = p.n.outputs.filter(Boolean)
     outs.forEach((tensor, k) => {
       const name = unique(k === 0 ? base : `${base}:${k}`)
-      out.push({ name, tensor, op: p.n.opType, module: p.module, pre: false })
+      out.push({ name, tensor, op: p.n.opType, opType: p.n.opType, module: p.module, pre: false })
       if (k === 0 && PRE_ACTIVATION_OPS.has(p.n.opType) && p.n.inputs[0]) {
-        out.push({ name: name + PRE_RELU_SUFFIX, tensor: p.n.inputs[0], op: `${p.n.opType} (pre-activation)`, module: p.module, pre: true })
+        out.push({ name: name + PRE_RELU_SUFFIX, tensor: p.n.inputs[0], op: `${p.n.opType} (pre-activation)`, opType: p.n.opType, module: p.module, pre: true })
       }
     })
   }
@@ -200,7 +200,7 @@ export function createOnnxVisModel(def: OnnxModelDef, fileName = 'model.onnx'): 
         const shapes = tf.tidy(() => run(tf.zeros([1, size[0], size[1], channels]), layers).map((t) => t.shape.slice(1)))
         return layers.map((l, i) => {
           const s = shapes[i]
-          return { name: l.name, type: l.op, shape: s, units: unitsOf(s), module: l.module, plumbing: PLUMBING_OPS.has(l.op) }
+          return { name: l.name, type: l.op, shape: s, units: unitsOf(s), module: l.module, plumbing: PLUMBING_OPS.has(l.opType) }
         })
       })()
       hit.catch(() => catalogCache.delete(key))
@@ -228,7 +228,7 @@ export function createOnnxVisModel(def: OnnxModelDef, fileName = 'model.onnx'): 
     },
     layerMeta(name) {
       const rec = byName.get(name) ?? byName.get(alias.get(name) ?? '')
-      return rec ? { module: rec.module, plumbing: PLUMBING_OPS.has(rec.op), tensor: rec.tensor } : undefined
+      return rec ? { module: rec.module, plumbing: PLUMBING_OPS.has(rec.opType), tensor: rec.tensor } : undefined
     },
     dispose() { graph.dispose() },
   }
