@@ -31,4 +31,10 @@ describe.skipIf(!HAVE_NODE_CASES)('ONNX backend node test cases', () => {
     for (const r of results.filter((x) => x.status === 'unsupported')) expect(r.detail).toMatch(/not supported/)
     expect(tf.memory().numTensors).toBe(before)
   }, 300_000)
+
+  it('the committed list passes on wasm too', async () => {
+    expect(await useBackend('wasm')).toBe('wasm')
+    const failed = PASSING.map(runCase).filter((r) => r.status !== 'pass')
+    expect(failed.map((r) => `${r.name}: ${r.detail}`)).toEqual([])
+  }, 300_000)
 })
