@@ -105,6 +105,25 @@ describe('ONNX executor on small graphs (cpu)', () => {
     expect(finiteDifferenceError(transformerModel(), 'out', [1, 4, 4, 3])).toBeLessThan(2e-2)
   })
 
+  it('a patch-embedding conv (stride = kernel) equals tf.conv2d, and its gradient finite differences', () => {
+    const w = t('pw', [5, 3, 4, 4], 31, 0.5)
+    const bytes = buildOnnx({
+      input: { name: 'input', dims: [1, 3, 8, 8] }, outputs: ['y'], initializers: [w],
+      nodes: [{ op: 'Conv', inputs: ['input', 'pw'], outputs: ['y'], attrs: { strides: [4, 4], kernel_shape: [4, 4] } }],
+    })
+    const model = createOnnxVisModel(parseOnnx(bytes))
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D
+      const filter = tf.transpose(tf.tensor(w.data, w.dims), [2, 3, 1, 0]) as unknown as tf.Tensor4D
+      const want = tf.conv2d(x, filter, 4, 'valid')
+      const got = model.forward(x, 'y')
+      expect(got.shape).toEqual([2, 2, 2, 5])
+      expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-5)
+    })
+    model.dispose()
+    expect(finiteDifferenceError(bytes, 'y', [1, 8, 8, 3])).toBeLessThan(2e-2)
+  })
+
   it('names layers by module, offers pre_relu, returns NHWC maps, keeps tensors flat', () => {
     const model = createOnnxVisModel(parseOnnx(cnnModel()))
     expect(model.layerNames).toContain('features/conv1')

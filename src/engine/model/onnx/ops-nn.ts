@@ -94,6 +94,29 @@ function convFilters(w: tf.Tensor, group: number): { filters: tf.Tensor4D[]; dep
   return { filters, depthwise: false }
 }
 
+/** Smallest kernel (taps) computed as a patch embedding; smaller ones stay convolutions. */
+const PATCHIFY_MIN_TAPS = 16
+
+/** A ViT patch embedding: stride = kernel, no padding, no dilation, the input tiled exactly. */
+function isPatchify(shape: number[], kh: number, kw: number, s: Spatial): boolean {
+  return kh * kw >= PATCHIFY_MIN_TAPS && s.strides[0] === kh && s.strides[1] === kw && s.dilations[0] === 1 && s.dilations[1] === 1 &&
+    tfPad(s.pads) === 'valid' && shape[1] % kh === 0 && shape[2] % kw === 0
+}
+
+/**
+ * Non-overlapping patches times the filter as one matMul ([patches, kh*kw*C] x [kh*kw*C, M]): the same
+ * sums as the convolution, and an input gradient of one matMul and a transpose instead of the
+ * kh*kw strided convolutions of the polyphase gradient (256 for a 16x16 patch).
+ */
+function patchify(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor {
+  const [n, h, w, c] = x.shape
+  const [kh, kw, , m] = filter.shape
+  const gh = h / kh
+  const gw = w / kw
+  const patches = tf.reshape(tf.transpose(tf.reshape(x, [n * gh, kh, gw, kw * c]), [0, 2, 1, 3]), [n * gh * gw, kh * kw * c])
+  return tf.reshape(tf.matMul(patches as tf.Tensor2D, tf.reshape(filter, [kh * kw * c, m]) as tf.Tensor2D), [n, gh, gw, m])
+}
+
 const Conv: OpFactory = (ctx, consts, keep) => {
   const node = ctx.node
   const group = attrInt(node, 'group', 1)
@@ -112,7 +135,8 @@ const Conv: OpFactory = (ctx, consts, keep) => {
     }
     const pad = tfPad(s.pads)
     let y: tf.Tensor
-    if (depthwise) y = tf.depthwiseConv2d(img.t, filters[0], s.strides, pad, 'NHWC', s.dilations)
+    if (!depthwise && filters.length === 1 && isPatchify(img.t.shape, kh, kw, s)) y = patchify(img.t, filters[0])
+    else if (depthwise) y = tf.depthwiseConv2d(img.t, filters[0], s.strides, pad, 'NHWC', s.dilations)
     else if (filters.length === 1) y = tf.conv2d(img.t, filters[0], s.strides, pad, 'NHWC', s.dilations)
     else {
       const xs = tf.split(img.t, group, 3)
