@@ -63,8 +63,10 @@ export function compileOnnx(def: OnnxModelDef, fileName = 'model.onnx'): OnnxGra
   const producer = new Map<string, NodeDef>()
   for (const n of def.nodes) for (const o of n.outputs) if (o) producer.set(o, n)
   const kind = new Map<NodeDef, NodeKind>()
+  /** Constants freed after load: every op that reads them re-laid them out (OpImpl.released). */
+  const released = new Set<string>()
   const kindOf = (name: string): NodeKind => {
-    if (!name || consts.has(name)) return 'const'
+    if (!name || consts.has(name) || released.has(name)) return 'const'
     if (inputNames.has(name)) return 'data'
     const p = producer.get(name)
     if (!p) throw new DeepVisError('BAD_MODEL', `${fileName}: tensor '${name}' is used but neither produced by a node, nor an initializer, nor the graph input`)
@@ -100,6 +102,19 @@ export function compileOnnx(def: OnnxModelDef, fileName = 'model.onnx'): OnnxGra
     tf.dispose(owned)
     throw e
   }
+  // Free the constants that no op reads any more (conv weights kept only in their NHWC layout...).
+  const graphOutputs = new Set(def.outputs.map((o) => o.name))
+  const stillRead = new Set<string>()
+  for (const node of def.nodes) {
+    const done = new Set(impls.get(node)?.released ?? [])
+    node.inputs.forEach((name, i) => { if (name && !done.has(i)) stillRead.add(name) })
+  }
+  for (const [name, t] of consts) {
+    if (stillRead.has(name) || graphOutputs.has(name)) continue
+    t.dispose()
+    consts.delete(name)
+    released.add(name)
+  }
 
   /** Per input shape: the values of the 'shape' nodes, kept. */
   const shapeCache = new Map<string, Map<string, Val>>()
@@ -113,6 +128,7 @@ export function compileOnnx(def: OnnxModelDef, fileName = 'model.onnx'): OnnxGra
       if (!name) return undefined
       const c = consts.get(name)
       if (c) return val(c)
+      if (released.has(name)) return undefined
       if (inputNames.has(name)) {
         const f = feeds[name]
         if (!f) throw new DeepVisError('BAD_MODEL', `no value given for graph input '${name}'`)

@@ -86,7 +86,16 @@ export interface OpCtx {
   isConst(i: number): boolean
 }
 
-export type OpImpl = (inputs: (Val | undefined)[], ctx: OpCtx) => Val[]
+export type OpImpl = ((inputs: (Val | undefined)[], ctx: OpCtx) => Val[]) & {
+  /** Constant inputs the op re-laid out at load and never reads again (their tensors can be freed). */
+  released?: number[]
+}
+
+/** Mark constant inputs an op no longer reads (see OpImpl.released). */
+export function releasing(impl: OpImpl, indices: number[]): OpImpl {
+  impl.released = indices
+  return impl
+}
 
 /** Per-node preparation at load: may transform constant inputs once (e.g. conv weights) and return the run function. */
 export type OpFactory = (ctx: OpCtx, consts: (tf.Tensor | undefined)[], keep: (t: tf.Tensor) => tf.Tensor) => OpImpl

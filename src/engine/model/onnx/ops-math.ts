@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import {
-  attrFloat, attrInt, attrInts, ints, logical, need, nodeError, normAxis, physAxis, val, type OpFactory,
+  attrFloat, attrInt, attrInts, ints, logical, need, nodeError, normAxis, physAxis, releasing, val, type OpFactory,
 } from './layout.ts'
 
 type CustomGradFn = Parameters<typeof tf.customGrad>[0]
@@ -102,7 +102,7 @@ const Gemm: OpFactory = (ctx, consts, keep) => {
   const bConst = consts[1] ? keep(tf.tidy(() => prepB(consts[1]!))) as tf.Tensor2D : null
   const bConstT = bConst ? keep(tf.transpose(bConst)) : undefined
   const cConst = consts[2] ? keep(tf.tidy(() => (beta !== 1 ? tf.mul(consts[2]!, beta) : consts[2]!.clone()))) : null
-  return (inputs) => {
+  return releasing((inputs) => {
     let a = logical(need(inputs[0], node, 0))
     if (a.rank !== 2) throw nodeError(node, `expects a 2-D input A; got shape [${a.shape.join(', ')}]`)
     if (transA) a = tf.transpose(a)
@@ -111,7 +111,7 @@ const Gemm: OpFactory = (ctx, consts, keep) => {
     const c = cConst ?? (inputs[2] ? (beta !== 1 ? tf.mul(logical(inputs[2]), beta) : logical(inputs[2])) : null)
     if (c && beta !== 0) y = tf.add(y, c)
     return [val(y)]
-  }
+  }, [...(bConst ? [1] : []), ...(cConst ? [2] : [])])
 }
 
 /** Softmax over one axis (tf.softmax works on the last axis only). */

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import {
-  attrFloat, attrInt, attrInts, attrString, logical, need, nodeError, physNhwc, val,
+  attrFloat, attrInt, attrInts, attrString, logical, need, nodeError, physNhwc, releasing, val,
   type OpCtx, type OpFactory, type Val,
 } from './layout.ts'
 
@@ -123,11 +123,10 @@ const Conv: OpFactory = (ctx, consts, keep) => {
   const prepared = consts[1] ? convFilters(consts[1], group) : null
   if (prepared) prepared.filters.forEach(keep)
   const bias = consts[2] ?? null
-  return (inputs) => {
+  return releasing((inputs) => {
     const x = need(inputs[0], node, 0)
-    const w = need(inputs[1], node, 1)
     const img = imageIn(x, node)
-    const { filters, depthwise } = prepared ?? convFilters(logical(w), group)
+    const { filters, depthwise } = prepared ?? convFilters(logical(need(inputs[1], node, 1)), group)
     const [kh, kw] = filters[0].shape
     const s = spatial(ctx, [img.t.shape[1], img.t.shape[2]], [kh, kw], img.is1d)
     if ((s.strides[0] > 1 || s.strides[1] > 1) && (s.dilations[0] > 1 || s.dilations[1] > 1)) {
@@ -145,7 +144,7 @@ const Conv: OpFactory = (ctx, consts, keep) => {
     const b = bias ?? (inputs[2] ? logical(inputs[2]) : null)
     if (b) y = tf.add(y, b)
     return [img.out(y)]
-  }
+  }, prepared ? [1] : [])
 }
 
 const ConvTranspose: OpFactory = (ctx, consts, keep) => {
@@ -153,7 +152,7 @@ const ConvTranspose: OpFactory = (ctx, consts, keep) => {
   if (attrInt(node, 'group', 1) !== 1) throw nodeError(node, 'grouped ConvTranspose is not supported')
   const filterOf = (w: tf.Tensor): tf.Tensor4D => tf.transpose(liftWeight(w), [2, 3, 1, 0]) as tf.Tensor4D // [kh, kw, M, C]
   const prepared = consts[1] ? keep(filterOf(consts[1])) as tf.Tensor4D : null
-  return (inputs) => {
+  return releasing((inputs) => {
     const x = need(inputs[0], node, 0)
     const img = imageIn(x, node)
     const f = prepared ?? filterOf(logical(need(inputs[1], node, 1)))
@@ -184,7 +183,7 @@ const ConvTranspose: OpFactory = (ctx, consts, keep) => {
     const b = consts[2] ?? (inputs[2] ? logical(inputs[2]) : null)
     if (b) y = tf.add(y, b)
     return [img.out(y)]
-  }
+  }, prepared ? [1] : [])
 }
 
 function checkPoolOutputs(ctx: OpCtx): void {
@@ -251,11 +250,11 @@ const BatchNormalization: OpFactory = (ctx, consts, keep) => {
   }
   const allConst = [1, 2, 3, 4].every((i) => consts[i])
   const folded = allConst ? tf.tidy(() => fold(consts[1]!, consts[2]!, consts[3]!, consts[4]!)).map(keep) : null
-  return (inputs) => {
+  return releasing((inputs) => {
     const x = need(inputs[0], node, 0)
     const [a, b] = folded ?? fold(...([1, 2, 3, 4].map((i) => logical(need(inputs[i], node, i))) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]))
     return [perChannel(x, a, b)]
-  }
+  }, folded ? [1, 2, 3, 4] : [])
 }
 
 const LRN: OpFactory = (ctx) => (inputs) => {
