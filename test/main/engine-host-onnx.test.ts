@@ -51,6 +51,13 @@ describe('engine host with ONNX models', () => {
     const again = await host.handlers['model:open'](path.join(dir, 'models', 'other.onnx'))
     expect(again.name).toBe('other')
     await expect(host.handlers['model:open'](path.join(dir, 'models'))).rejects.toThrow(/2 \.onnx files/)
+    // a corrupt .onnx or an unsupported op: one line, and the loaded model stays
+    await writeFile(path.join(dir, 'corrupt.onnx'), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]))
+    await expect(host.handlers['model:open'](path.join(dir, 'corrupt.onnx'))).rejects.toThrow(/^corrupt\.onnx is not a valid ONNX model[^\n]*$/)
+    await writeFile(path.join(dir, 'nms.onnx'), buildOnnx({ input: { name: 'input', dims: [1, 3, 8, 8] }, outputs: ['y'], nodes: [{ op: 'NonMaxSuppression', name: 'nms', inputs: ['input'], outputs: ['y'] }] }))
+    await expect(host.handlers['model:open'](path.join(dir, 'nms.onnx'))).rejects.toThrow(/unsupported ONNX op 'NonMaxSuppression' \(node 'nms'\)/)
+    expect((await host.handlers['model:info'](undefined)).name).toBe('other')
+    expect((await host.handlers['model:layers'](undefined)).map((l) => l.name)).toContain('fc')
     host.dispose()
   })
 })
