@@ -11,8 +11,10 @@
  * Output: one JSON line per measurement on stdout, then readable tables. Timings on a shared machine
  * are noisy: compare ratios taken in one run.
  *
- *   --models id,id       'default' (embedded) or folders / ids under ../shared/models
- *                        (default: default,googlenet_bvlc,squeezenet1_1_graph,mobilenet_v1_0.75_224)
+ *   --models id,id       'default' (embedded) or folders / ids under ../shared/models, ONNX ones too
+ *                        (default: default,googlenet_bvlc,onnx/googlenet_bvlc,squeezenet1_1_graph,mobilenet_v1_0.75_224);
+ *                        an ONNX model measured next to the TF.js model of the same name gets a row
+ *                        'onnx vs tfjs' with the ratio of their median ms/iteration on each backend
  *   --backends a,b       backends to try, skipped with a message when they do not start
  *                        (default: tensorflow-gpu,tensorflow,wasm,cpu)
  *   --cpu-models id,id   models measured on the pure-JS cpu backend (seconds per 224x224 iteration):
@@ -64,7 +66,7 @@ const TARGETS: Record<string, { layer: string; channel: number }> = {
 }
 
 const OPTIONS = {
-  models: { type: 'string', default: 'default,googlenet_bvlc,squeezenet1_1_graph,mobilenet_v1_0.75_224' },
+  models: { type: 'string', default: 'default,googlenet_bvlc,onnx/googlenet_bvlc,squeezenet1_1_graph,mobilenet_v1_0.75_224' },
   backends: { type: 'string', default: 'tensorflow-gpu,tensorflow,wasm,cpu' },
   'cpu-models': { type: 'string', default: 'default' },
   iters: { type: 'string', default: String(MIN_ITERS) },
@@ -288,7 +290,10 @@ for (const backend of values.backends!.split(',') as BackendChoice[]) {
     if (!existsSync(dir)) { console.error(`bench: skip model ${id}: ${dir} not found`); continue }
     // Weights are uploaded to the current backend at load: load per backend.
     const loaded = await loadModelFolder(dir)
-    if (withPeer && !peers.has(id)) peers.set(id, runPeer(id, loaded, params(id, iters + warmup)))
+    if (withPeer && !peers.has(id)) {
+      // The peer reads TF.js folders; an ONNX model is compared with its TF.js twin instead (the 'onnx' table).
+      peers.set(id, loaded.model.format === 'onnx' ? 'peer: n/a for ONNX' : runPeer(id, loaded, params(id, iters + warmup)))
+    }
     try {
       for (const mode of convGradModes) {
         convGrad = mode
@@ -310,5 +315,12 @@ for (const backend of values.backends!.split(',') as BackendChoice[]) {
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
 console.log(`\n${new Date().toISOString()}  ${os.availableParallelism()} cores (${cpu}), Node ${process.version}, tfjs ${tf.version.tfjs}, preset ${PRESET}, ${iters} iterations after ${warmup} warm-up`)
 if (rows.single.length) console.table(rows.single.map(({ peer, ...r }) => ({ ...r, ...(peer ? { note: String(peer).slice(0, 40) } : {}) })))
+// ONNX next to the TF.js model of the same name (onnx/googlenet_bvlc vs googlenet_bvlc), per backend.
+const onnxRows = rows.single.filter((r) => typeof r.model === 'string' && r.model.startsWith('onnx/') && typeof r.median_ms === 'number').map((r) => {
+  const twin = rows.single.find((t) => t.model === path.basename(String(r.model)) && t.backend === r.backend && t.conv_grad === r.conv_grad && typeof t.median_ms === 'number')
+  return twin ? { model: r.model, backend: r.backend, onnx_ms: r.median_ms, tfjs_ms: twin.median_ms, ratio_onnx_tfjs: round(Number(r.median_ms) / Number(twin.median_ms), 2), obj0_onnx: r.obj0, obj0_tfjs: twin.obj0 } : null
+}).filter((r) => r !== null)
+for (const r of onnxRows) console.log(JSON.stringify({ kind: 'onnx', ...r }))
+if (onnxRows.length) console.table(onnxRows)
 if (rows.batch.length) console.table(rows.batch)
 if (rows.profile.length) console.table(rows.profile)

@@ -188,16 +188,19 @@ async function runLayers(cmd: Command, io: CliIo): Promise<number> {
       io.stdout(JSON.stringify({ model: loaded.modelJsonPath, backend: backend.name, input: { size: [spec.height, spec.width], channelOrder: spec.channelOrder, source: spec.source }, layers: catalog }, null, 2) + '\n')
       return 0
     }
-    const w = Math.max(5, ...catalog.map((l) => l.name.length))
-    const tw = Math.max(4, ...catalog.map((l) => l.type.length))
+    const shown = opts.all ? catalog : catalog.filter((l) => !l.plumbing)
+    const hidden = catalog.length - shown.length
+    const w = Math.max(5, ...shown.map((l) => l.name.length))
+    const tw = Math.max(4, ...shown.map((l) => l.type.length))
     const lines = [
       `${loaded.name}: ${loaded.model.format}, input ${spec.height}x${spec.width} ${spec.channelOrder} (spec: ${spec.source}), backend ${backend.name}`,
       `${'layer'.padEnd(w)}  ${'type'.padEnd(tw)}  ${'output shape'.padEnd(16)}  units`,
     ]
-    for (const l of catalog) {
+    for (const l of shown) {
       const classNote = labels && labels.length === l.units ? `  labels: ${labels.slice(0, 3).join(', ')}, ...` : ''
       lines.push(`${l.name.padEnd(w)}  ${l.type.padEnd(tw)}  ${`[${l.shape.join(', ')}]`.padEnd(16)}  ${String(l.units).padStart(5)}${classNote}`)
     }
+    if (hidden) lines.push(`(${hidden} plumbing layers hidden: reshape, transpose, gather...; --all lists them)`)
     io.stdout(lines.join('\n') + '\n')
     return 0
   } finally {
@@ -244,6 +247,7 @@ function buildProgram(io: CliIo, run: (p: Promise<number>) => void): Command {
   const layers = addModelOptions(program.command('layers').description('list the layers (graph nodes) of a model with output shapes and unit counts'))
     .option('--layer <name>', 'list the units of one layer, with class labels where known')
     .option('--json', 'machine-readable output', false)
+    .option('--all', 'also list plumbing layers (reshapes, gathers... of ONNX models), hidden by default', false)
   layers.action(() => run(runLayers(layers, io)))
   return program
 }

@@ -183,6 +183,11 @@ function sizeOf(loaded: LoadedModel): [number, number] {
   return [loaded.inputSpec.height, loaded.inputSpec.width]
 }
 
+/** What opens `loaded` again: its folder, or its .onnx file (a folder may hold several). */
+function reopenPath(loaded: LoadedModel): string {
+  return loaded.model.format === 'onnx' ? loaded.modelJsonPath : path.dirname(loaded.modelJsonPath)
+}
+
 /** The `model:info` answer for a loaded model. */
 function modelInfoOf({ backend, loaded, correction }: Loaded): ModelInfo {
   return {
@@ -192,7 +197,7 @@ function modelInfoOf({ backend, loaded, correction }: Loaded): ModelInfo {
     backendDetail: backend.detail,
     inputSpec: summarizeInputSpec(loaded.inputSpec),
     labelsCount: loaded.inputSpec.labels?.length ?? 0,
-    path: path.dirname(loaded.modelJsonPath),
+    path: reopenPath(loaded),
     defaultUnit: loaded.defaults.push_layer !== undefined
       ? { layer: loaded.defaults.push_layer, channel: loaded.defaults.push_channel ?? 0 }
       : null,
@@ -202,9 +207,12 @@ function modelInfoOf({ backend, loaded, correction }: Loaded): ModelInfo {
 
 /** Attach the class labels to every layer with exactly one unit per label. */
 export function attachLabels(layers: readonly Omit<LayerInfo, 'labels'>[], labels: readonly string[] | null): LayerInfo[] {
-  return layers.map((l) => (labels && labels.length > 0 && l.units === labels.length
-    ? { name: l.name, type: l.type, shape: [...l.shape], units: l.units, labels: [...labels] }
-    : { name: l.name, type: l.type, shape: [...l.shape], units: l.units }))
+  return layers.map((l) => {
+    const base: LayerInfo = { name: l.name, type: l.type, shape: [...l.shape], units: l.units }
+    if (l.module !== undefined) base.module = l.module
+    if (l.plumbing) base.plumbing = true
+    return labels && labels.length > 0 && l.units === labels.length ? { ...base, labels: [...labels] } : base
+  })
 }
 
 
@@ -399,7 +407,7 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
       const overrides = correction ? correctionOverrides(correction, cur.ownSize, cur.loaded.inputSpec.channels) : {}
       let loaded: LoadedModel
       try {
-        loaded = await loadFolder(path.dirname(cur.loaded.modelJsonPath), overrides)
+        loaded = await loadFolder(reopenPath(cur.loaded), overrides)
       } catch (e) {
         // The same folder loaded before: a failure now comes from the new size (e.g. a flatten
         // layer cannot be built without its fixed input size).

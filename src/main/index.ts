@@ -124,6 +124,11 @@ export interface FolderDialogRequest {
   title: string
   /** Offer to create a new folder (an export destination). */
   createDirectory: boolean
+  /**
+   * Also accept a model file (.onnx, model.json). macOS shows one dialog for both; on Windows and
+   * Linux Electron shows the folder selector (a folder holding one .onnx opens too).
+   */
+  modelFiles?: boolean
 }
 
 /** Ask the user for a folder; null when cancelled. */
@@ -134,9 +139,11 @@ export type PickFolder = (request: FolderDialogRequest) => Promise<string | null
  * @example withFolderDialogs(engine.handlers, folderPicker(() => mainWindow))
  */
 export function folderPicker(getWindow: () => BrowserWindow | null): PickFolder {
-  return async ({ title, createDirectory }) => {
+  return async ({ title, createDirectory, modelFiles }) => {
     const properties: OpenDialogOptions['properties'] = createDirectory ? ['openDirectory', 'createDirectory'] : ['openDirectory']
+    if (modelFiles) properties.push('openFile')
     const options: OpenDialogOptions = { title, properties }
+    if (modelFiles) options.filters = [{ name: 'Models (.onnx, model.json)', extensions: ['onnx', 'json'] }]
     const win = getWindow()
     const answer = win && !win.isDestroyed() ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
     return answer.canceled || answer.filePaths.length === 0 ? null : answer.filePaths[0]
@@ -154,7 +161,7 @@ export function withFolderDialogs(engine: IpcHandlers, pickFolder: PickFolder): 
   return {
     ...engine,
     'model:pick': async () => {
-      const folder = await pickFolder({ title: 'Open a TensorFlow.js model folder', createDirectory: false })
+      const folder = await pickFolder({ title: 'Open a model: a TensorFlow.js folder, an .onnx file or its folder', createDirectory: false, modelFiles: true })
       return folder === null ? null : engine['model:open'](folder)
     },
     'run:export': async (req) => {

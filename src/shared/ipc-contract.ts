@@ -49,7 +49,7 @@ export interface ModelInfo {
   /** Human-readable model name. */
   name: string
   /** TensorFlow.js model format. */
-  format: 'layers-model' | 'graph-model'
+  format: 'layers-model' | 'graph-model' | 'onnx'
   /** tfjs backend in use: 'tensorflow' | 'wasm' | 'cpu' | … */
   backend: string
   /** What was loaded for the backend, e.g. '@tensorflow/tfjs-backend-wasm (simd)'. */
@@ -77,6 +77,10 @@ export interface LayerInfo {
   units: number
   /** Class names, label[i] for unit i; present only on layers whose `units` equals the label count. */
   labels?: string[]
+  /** ONNX models: the module of the layer (`layer2.1`, '' at the top). */
+  module?: string
+  /** ONNX models: a plumbing op (reshape, transpose, gather...), hidden unless asked for. */
+  plumbing?: boolean
 }
 
 /**

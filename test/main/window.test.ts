@@ -163,7 +163,10 @@ describe('folder-dialog overlays', () => {
     const handlers = withFolderDialogs(engine.handlers, folderPicker(() => win))
     expect(await handlers['model:pick'](undefined)).toBe(info)
     expect(engine.open).toHaveBeenCalledWith('/models/picked')
-    expect(showOpenDialog).toHaveBeenCalledWith(win, expect.objectContaining({ properties: ['openDirectory'] }))
+    expect(showOpenDialog).toHaveBeenCalledWith(win, expect.objectContaining({
+      properties: ['openDirectory', 'openFile'],
+      filters: [{ name: 'Models (.onnx, model.json)', extensions: ['onnx', 'json'] }],
+    }))
   })
 
   it('model:pick answers null and opens nothing when the dialog is cancelled', async () => {

@@ -128,4 +128,19 @@ describe('LayerBrowser', () => {
     w.unmount()
     w2.unmount()
   })
+
+  it('hides ONNX plumbing layers unless "plumbing" is ticked; the tooltip names the module', async () => {
+    const layers: LayerInfo[] = [
+      { name: 'layer1.0/conv1', type: 'Conv', shape: [56, 56, 64], units: 64, module: 'layer1.0' },
+      { name: 'Flatten', type: 'Flatten', shape: [512], units: 512, module: '', plumbing: true },
+      { name: 'fc', type: 'Gemm', shape: [1000], units: 1000, module: 'fc' },
+    ]
+    const w = mount(LayerBrowser, { props: { layers, selected: null } })
+    expect(w.findAll('[role="option"] .name').map((n) => n.text())).toEqual(['layer1.0/conv1', 'fc'])
+    expect(w.find('[role="option"] .name').attributes('title')).toBe('layer1.0/conv1 (module layer1.0)')
+    await w.find('.layer-browser__plumbing input').setValue(true)
+    expect(w.findAll('[role="option"] .name').map((n) => n.text())).toEqual(['layer1.0/conv1', 'Flatten', 'fc'])
+    // models without plumbing flags show no toggle
+    expect(mountBrowser().find('.layer-browser__plumbing').exists()).toBe(false)
+  })
 })

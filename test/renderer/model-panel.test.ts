@@ -135,6 +135,20 @@ describe('ModelPanel', () => {
     w.unmount()
   })
 
+  it('uploads one chosen .onnx file', async () => {
+    const upload = vi.fn(async (): Promise<IpcResult<ModelInfo>> => ({ ok: true, value: OTHER }))
+    const { w } = await mountPanel({ 'model:upload': upload })
+    await w.find('.model-open__button').trigger('click')
+    const input = w.find('input[name="upload-onnx"]')
+    expect(input.attributes('accept')).toBe('.onnx')
+    const bytes = new Uint8Array([8, 7, 18, 4])
+    Object.defineProperty(input.element, 'files', { value: [new File([bytes], 'resnet18.onnx')], configurable: true })
+    await input.trigger('change')
+    await vi.waitFor(() => expect(upload).toHaveBeenCalled())
+    expect(upload).toHaveBeenCalledWith([{ name: 'resnet18.onnx', base64: base64Of(bytes) }])
+    w.unmount()
+  })
+
   it('shows a drop hint while files are dragged over the window and uploads dropped files', async () => {
     const upload = vi.fn(async (): Promise<IpcResult<ModelInfo>> => ({ ok: true, value: OTHER }))
     const { w } = await mountPanel({ 'model:upload': upload })

@@ -24,9 +24,13 @@ export interface LayerInfo {
   shape: number[]
   /** Number of channels (last dimension). */
   units: number
+  /** ONNX models: the module the layer belongs to (`layer2.1`; '' at the top), for grouping. */
+  module?: string
+  /** ONNX models: a plumbing op (reshape, transpose, gather...), hidden by default in layer lists. */
+  plumbing?: boolean
 }
 
-export type ModelFormat = 'layers-model' | 'graph-model'
+export type ModelFormat = 'layers-model' | 'graph-model' | 'onnx'
 
 export interface VisModel {
   readonly format: ModelFormat

@@ -16,8 +16,9 @@ import { DeepVisError } from '../errors.ts'
 import { createVisModel, type VisModel } from '../model/vis-model.ts'
 import { perChannel, validateInputSpec, type ChannelOrder, type InputSpec } from '../model/input-spec.ts'
 import { limits, raiseHint } from './limits.ts'
-import { readRegularFile, resolveInside } from './safe-files.ts'
+import { namedFile, readJsonFile as readJson, readRegularFile, resolveInside } from './safe-files.ts'
 import { checkArtifacts, checkModelRuns } from './model-checks.ts'
+import { isOnnxPath, loadOnnxModel } from './load-onnx.ts'
 
 /** Folder of the embedded default model shipped with the app. */
 export const DEFAULT_MODEL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../resources/models/deepvis-shapes')
@@ -80,33 +81,10 @@ interface SidecarSpec {
   root?: string
 }
 
-/** A file named by a sidecar or index (relative to the model folder), checked to stay inside `root`. */
-async function namedFile(dir: string, root: string, name: string, what: string): Promise<string> {
-  if (typeof name !== 'string' || name.length === 0) throw new DeepVisError('BAD_INPUT_SPEC', `${what} must be a file name`)
-  const abs = path.resolve(dir, name)
-  return resolveInside(root, path.relative(root, abs), what, 'BAD_INPUT_SPEC')
-}
-
 const BYTES_PER: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 }
 
 async function exists(p: string): Promise<boolean> {
   try { await stat(p); return true } catch { return false }
-}
-
-/**
- * Parse a JSON file's text. The message gives the position of the error, never the text itself
- * (JSON.parse's own message quotes the file, which may be any file on the machine).
- */
-function parseJsonText(text: string, file: string, what: string): unknown {
-  try { return JSON.parse(text) } catch (e) {
-    const pos = /position (\d+)/.exec((e as Error).message)?.[1]
-    throw new DeepVisError('BAD_MODEL', `${what} ${file} is not valid JSON${pos ? ` (error at byte ${pos})` : ''}`)
-  }
-}
-
-async function readJson(file: string, what: string): Promise<unknown> {
-  const bytes = await readRegularFile(file, { what, maxBytes: limits().modelJsonBytes, raiseHint: raiseHint('modelJsonBytes') })
-  return parseJsonText(bytes.toString('utf8'), file, what)
 }
 
 /** Resolve a folder or a model.json path to the model.json path. */
@@ -280,6 +258,8 @@ async function findIndexSpec(modelJson: string): Promise<SidecarSpec | null> {
 
 /** Load a model folder and resolve its input spec. Throws DeepVisError on any bad input. */
 export async function loadModelFolder(modelPath: string, overrides: InputSpecOverrides = {}): Promise<LoadedModel> {
+  const onnxFile = await isOnnxPath(modelPath)
+  if (onnxFile) return loadOnnxModel(onnxFile, overrides)
   const modelJson = await resolveModelJson(modelPath)
   const dir = path.dirname(modelJson)
   const artifacts = await readArtifacts(modelJson)

@@ -15,6 +15,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type
 import { open, realpath } from 'node:fs/promises'
 import path from 'node:path'
 import { DeepVisError, type ErrorCode } from '../errors.ts'
+import { limits, raiseHint } from './limits.ts'
 
 /** Kernel and device trees: never a model file, an export destination or a mask. */
 export const SPECIAL_ROOTS = ['/proc', '/sys', '/dev'] as const
@@ -180,4 +181,45 @@ export function readRegularFileSync(file: string, opts: ReadOptions): Buffer {
   } finally {
     closeSync(fd)
   }
+}
+
+/**
+ * Parse a JSON file's text. The message gives the position of the error, never the text itself
+ * (JSON.parse's own message quotes the file, which may be any file on the machine).
+ */
+export function parseJsonText(text: string, file: string, what: string, code: ErrorCode = 'BAD_MODEL'): unknown {
+  try { return JSON.parse(text) } catch (e) {
+    const pos = /position (\d+)/.exec((e as Error).message)?.[1]
+    throw new DeepVisError(code, `${what} ${file} is not valid JSON${pos ? ` (error at byte ${pos})` : ''}`)
+  }
+}
+
+/** A JSON file (model.json, a sidecar, an index), a regular file within the model-file limit. */
+export async function readJsonFile(file: string, what: string, code: ErrorCode = 'BAD_MODEL'): Promise<unknown> {
+  const bytes = await readRegularFile(file, { what, maxBytes: limits().modelJsonBytes, raiseHint: raiseHint('modelJsonBytes'), code })
+  return parseJsonText(bytes.toString('utf8'), file, what, code)
+}
+
+/** A file a sidecar or index names (relative to the model folder `dir`), checked to stay inside `root`. */
+export async function namedFile(dir: string, root: string, name: string, what: string): Promise<string> {
+  if (typeof name !== 'string' || name.length === 0) throw new DeepVisError('BAD_INPUT_SPEC', `${what} must be a file name`)
+  const abs = path.resolve(dir, name)
+  return resolveInside(root, path.relative(root, abs), what, 'BAD_INPUT_SPEC')
+}
+
+/** `resolveInside` for synchronous callers (an ONNX model's external data, read while it is parsed). */
+export function resolveInsideSync(root: string, name: string, what: string, code: ErrorCode = 'BAD_MODEL'): string {
+  if (name.includes('\0')) throw new DeepVisError(code, `${what} name is not a file name`)
+  let realRoot = path.resolve(root)
+  try { realRoot = realpathSync(root) } catch { /* checked below */ }
+  const joined = path.resolve(realRoot, name)
+  if (!under(joined, realRoot)) {
+    throw new DeepVisError(code, `${what} '${name}' lies outside the model folder ${root}; files a model names must be inside its folder`)
+  }
+  let real: string
+  try { real = realpathSync(joined) } catch { throw new DeepVisError(code, `missing ${what} ${name} (looked for ${joined})`) }
+  if (!under(real, realRoot)) {
+    throw new DeepVisError(code, `${what} '${name}' is a link to ${real}, outside the model folder ${root}; files a model names must be inside its folder`)
+  }
+  return real
 }
