@@ -5,8 +5,8 @@
  *   counts, resize targets, Keras padding / upsampling / reshape configs) within the dimension limit,
  *   so that a 20000-pixel ZeroPadding2D is refused before it allocates gigabytes.
  * - `checkModelRuns(model, size, channels)` (after it is built): the input size within the pixel
- *   limit, every layer's output within the activation limit, and a trial forward pass of a grey image
- *   to the last layer giving finite values. Any failure of tfjs on the way (an unknown op, a
+ *   limit, every layer's output within the activation limit (where shapes are static), and one trial
+ *   forward pass of a grey image to the last layer giving finite values. Any failure of tfjs on the way (an unknown op, a
  *   shape that does not fit) becomes BAD_MODEL with its message.
  * Shape: `checkArtifacts(artifacts)`; `await checkModelRuns(model, [h, w], c)`
  */
@@ -211,9 +211,13 @@ export async function checkModelRuns(model: VisModel, size: [number, number], ch
   if (size[0] * size[1] > lim.inputPixels) {
     throw new DeepVisError('BAD_INPUT_SPEC', `input size ${size[0]}x${size[1]} is over the limit of ${lim.inputPixels} pixels (${raiseHint('inputPixels')})`)
   }
-  let layers: Awaited<ReturnType<VisModel['catalog']>>
+  // A fixed-size LayersModel knows every layer's shape without computing anything: check them before
+  // the trial pass allocates. Elsewhere shapes come only from running the graph, so the static checks of
+  // checkArtifacts (sizes a graph asks for, the input) guard the trial pass, and it alone runs.
+  const staticShapes = model.format === 'layers-model' && model.inputShape[0] !== null && model.inputShape[1] !== null
+  let layers: Awaited<ReturnType<VisModel['catalog']>> = []
   try {
-    layers = await model.catalog(size)
+    if (staticShapes) layers = await model.catalog(size)
   } catch (e) {
     throw asModelError(e, `the model cannot run on a ${size[0]}x${size[1]} input`)
   }
