@@ -99,8 +99,8 @@ export async function loadOnnxModel(file: string, overrides: InputSpecOverrides 
     const hit = external.get(location)
     if (hit) return hit
     if (path.isAbsolute(location)) throw new DeepVisError('BAD_MODEL', `${base}: external data location '${location}' is outside the model's folder`)
-    const target = resolveInsideSync(dir, location, `${base}: external data file`)
-    const data = readRegularFileSync(target, { what: `${base}: external data file`, maxBytes: lim.weightBytes - externalBytes, raiseHint: raiseHint('weightBytes') })
+    const target = resolveInsideSync(dir, location, 'external data file')
+    const data = readRegularFileSync(target, { what: `external data file '${location}'`, maxBytes: lim.weightBytes - externalBytes, raiseHint: raiseHint('weightBytes') })
     externalBytes += data.length
     external.set(location, data)
     return data
