@@ -14,7 +14,7 @@ import { useHistoryStore } from '../../src/renderer/src/stores/history'
 import { useModelStore } from '../../src/renderer/src/stores/model'
 import { useUnitsStore } from '../../src/renderer/src/stores/units'
 import type { LayerInfo, ThumbProgress, UnitThumb, VisApi } from '../../src/shared/ipc-contract'
-import { fakeVisApi, installPinia } from './fake-vis-api'
+import { fakeVisApi, installPinia, MODEL_INFO } from './fake-vis-api'
 
 async function mountWith(layer: string) {
   const pinia = installPinia(fakeVisApi().api)
@@ -169,14 +169,44 @@ describe('UnitBrowser: render all units', () => {
     expect(srcs.filter((s) => s !== null)).toHaveLength(1)
   })
 
-  it("prefers a run's image from the history over the quick thumbnail", async () => {
+  it("prefers a run's image from the history over the quick thumbnail, only for the run's own model", async () => {
     const { w } = await mountRender({
+      'model:info': vi.fn(async () => ({ ok: true as const, value: MODEL_INFO })),
       'units:thumbs': vi.fn(async () => ({ ok: true as const, value: [THUMB(0), THUMB(1)] })),
     })
-    // detail() of the fake is a run of logits #1 whose best image is BBBB.
+    // detail() of the fake is a run of model 'm', logits #1, whose best image is AAAA (centred x).
     await useHistoryStore().open('r1')
     await nextTick()
-    expect(thumbSrcs(w)).toEqual([THUMB(0).image, 'data:image/png;base64,BBBB', null])
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, 'data:image/png;base64,AAAA', null])
+    // The same layer and unit of another model never show that run's image.
+    useModelStore().info = { ...MODEL_INFO, name: 'other', path: '/models/other' }
+    await nextTick()
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, THUMB(1).image, null])
+  })
+
+  it('finds a unit by label or index and jumps to it', async () => {
+    const { w, units } = await mountRender()
+    const search = w.find('[data-testid="unit-search"]')
+    await search.setValue('sq')
+    const options = w.findAll('.unit-browser__matches button')
+    expect(options.map((o) => o.text())).toEqual(['#1 square'])
+    await options[0].trigger('click')
+    expect(units.unitIndex).toBe(1)
+    await search.setValue('#2')
+    await search.trigger('keydown', { key: 'Enter' })
+    expect(units.unitIndex).toBe(2)
+    await search.setValue('hexagon')
+    expect(w.find('.unit-browser__matches').text()).toContain('No unit matches')
+  })
+
+  it('searches the class layer when the selected layer has no labels', async () => {
+    const { w, units } = await mountRender({}, 'conv1')
+    await w.find('[data-testid="unit-search"]').setValue('star')
+    const options = w.findAll('.unit-browser__matches button')
+    expect(options.map((o) => o.text())).toEqual(['logits #2 star'])
+    await options[0].trigger('click')
+    expect(units.layerName).toBe('logits')
+    expect(units.unitIndex).toBe(2)
   })
 
   it('keeps a job running across layer switches, showing each layer its own state', async () => {
