@@ -26,6 +26,8 @@ export interface SavedParams {
 
 /** What is remembered of one model. */
 export interface SavedModelState {
+  /** The model's display name when it was last used. */
+  name?: string
   layer: string | null
   unit: number
   params: SavedParams | null
@@ -77,6 +79,17 @@ export function saveModelState(modelPath: string, state: Omit<SavedModelState, '
 /** The remembered state of one model, or null. */
 export function savedStateOf(modelPath: string, storage: StorageLike | null = defaultStorage()): SavedModelState | null {
   return readSession(storage).models[modelPath] ?? null
+}
+
+/**
+ * Models this window has had loaded (newest first), e.g. the embedded default model, which the host's
+ * recent list only has once it was opened explicitly.
+ */
+export function sessionModels(storage: StorageLike | null = defaultStorage()): { path: string; name: string; openedAt: string }[] {
+  return Object.entries(readSession(storage).models)
+    .filter(([, s]) => typeof s.name === 'string')
+    .sort((a, b) => b[1].savedAt.localeCompare(a[1].savedAt))
+    .map(([path, s]) => ({ path, name: s.name!, openedAt: s.savedAt }))
 }
 
 /** Side (pixels) from which a model counts as ImageNet-sized for the starting settings. */

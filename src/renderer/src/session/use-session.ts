@@ -58,6 +58,7 @@ export function useSession() {
     const modelPath = info.value?.path
     if (!modelPath || restoredFor !== modelPath) return
     saveModelState(modelPath, {
+      name: info.value?.name,
       layer: layerName.value,
       unit: unitIndex.value,
       params: { values: values.value, method: method.value, presetName: presetName.value, modified: modified.value },
