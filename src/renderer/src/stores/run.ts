@@ -12,6 +12,7 @@ import { computed, ref, shallowRef } from 'vue'
 import type { RunProgress, RunSpec, RunStatus, RunSummary } from '../../../shared/run-types'
 import { useVisApi } from '../api/vis-api'
 import { useHistoryStore } from './history'
+import { useThumbsStore } from './thumbs'
 import type { StoreError } from './params'
 
 /** What the UI shows about the run: idle before any, starting while run:start is pending. */
@@ -72,6 +73,8 @@ export const useRunStore = defineStore('run', () => {
       ii: [...t.ii, p.ii], obj: [...t.obj, p.obj], lr: [...t.lr, p.lr], norm: [...t.norm, p.norm], std: [...t.std, p.std],
     }
     progress.value = p
+    // Iteration 0 includes warm-up; later ones tell the model's speed (for the thumbnail estimate).
+    if (p.ii > 0) useThumbsStore().noteIterationMs(p.wallMs)
     if (p.preview) {
       preview.value = p.preview
       previewIi.value = p.ii
