@@ -63,6 +63,26 @@ describe('run panel: only the selected unit’s own run', () => {
   })
 })
 
+describe('run panel: a stored run of the selected unit', () => {
+  it('shows its series and last image, marked as stored; nothing for another unit', async () => {
+    const { pinia, units } = await setup({
+      'runs:get': vi.fn(async () => ({ ok: true as const, value: detail({ series: { obj: [1, 2, 3], norm: [1, 1, 1], std: [1, 1, 1], lr: [100, 100, 100], wall_ms: [5, 5, 5] }, last: { ii: 2, obj: 3 } }) })),
+    })
+    const w = mount(RunPanel, { global: { plugins: [pinia], stubs: { ObjectivePlot: true } } })
+    await useHistoryStore().open('r1')
+    await nextTick()
+    expect(w.find('[data-testid="run-which"]').text()).toContain('Stored run')
+    expect(w.find('.run-panel__preview img').attributes('src')).toBe('data:image/png;base64,AAAA')
+    expect(w.find('figcaption').text()).toBe('iteration 2 (stored run)')
+    expect((w.findComponent({ name: 'ObjectivePlot' }).props('trace') as { obj: number[] }).obj).toEqual([1, 2, 3])
+    units.selectUnit(2)
+    await nextTick()
+    expect(w.find('.run-panel__preview img').exists()).toBe(false)
+    expect((w.findComponent({ name: 'ObjectivePlot' }).props('trace') as { obj: number[] }).obj).toEqual([])
+    w.unmount()
+  })
+})
+
 describe('result and history: the selected unit’s own run, with model and thumbnail', () => {
   const runs = [
     summary({ runId: 'r2', channel: 2, preset: 'yosinski-3', thumb: 'data:image/png;base64,T2', compareGroup: 'g1' }),
