@@ -295,12 +295,14 @@ describe('UnitBrowser: long jobs, ETA and dead units (issue 13 item 6)', () => {
 
   it('flags units that stayed at 0 and points to the pre-activation layer', async () => {
     const { w, units } = await mountBig({
-      'units:thumbs': vi.fn(async () => ({ ok: true as const, value: [{ channel: 0, image: 'data:image/png;base64,D0', obj: 0 }, { channel: 1, image: 'data:image/png;base64,L1', obj: 3.5 }] })),
+      'units:thumbs': vi.fn(async () => ({ ok: true as const, value: [{ channel: 0, image: 'data:image/png;base64,D0', obj: 0 }, { channel: 1, image: 'data:image/png;base64,L1', obj: 3.5 }, { channel: 2, image: 'data:image/png;base64,N2', obj: -0.5 }] })),
     })
     await flushPromises()
     const cells = w.findAll('[role="option"]')
     expect(cells[0].classes()).toContain('is-dead')
     expect(cells[1].classes()).not.toContain('is-dead')
+    // Negative is not dead (a linear unit can be): only exactly 0.
+    expect(cells[2].classes()).not.toContain('is-dead')
     expect(w.find('[data-testid="dead-note"]').text()).toContain('1 unit stays at 0')
     // Conv thumbnails (the centre unit) are zoomed on the receptive field: 224 px input, stride 16 → 128 px → 1.75×.
     expect((cells[1].find('img').element as HTMLImageElement).style.transform).toBe('scale(1.75)')
