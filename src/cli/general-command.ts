@@ -11,7 +11,7 @@ import { maskNames, parseObjective, validateObjective } from '../engine/methods/
 import type { LoadedModel } from '../engine/node/load-model.ts'
 import { readGeneratorArtifacts, readMasks } from '../engine/node/method-files.ts'
 import type { GeneralIterationEvent } from '../engine/methods/general.ts'
-import { checkCanWrite, renderX, resultPrefix, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
+import { checkCanWrite, isDirectoryPrefix, renderX, resultPrefix, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
 import { existsSync } from 'node:fs'
 import sharp from 'sharp'
 import {
@@ -255,6 +255,15 @@ export function composeGrid(tiles: Uint8Array[], h: number, w: number, cols: num
   return { rgb, width, height }
 }
 
+/**
+ * The grid's file, named like the results beside it (resultPrefix): `<dir>/<layer>_grid.png` for a
+ * folder prefix, else `<prefix>_<layer>_grid.png` (e.g. optimize_results/opt_conv3_grid.png).
+ */
+export function gridFileOf(outputPrefix: string, layer: string): string {
+  const name = `${layer.replace(/\//g, '_')}_grid.png`
+  return isDirectoryPrefix(outputPrefix) ? `${outputPrefix.replace(/[\\/]+$/, '')}/${name}` : `${outputPrefix}_${name}`
+}
+
 /** --grid-channels: the channels of --push-layer optimized in batches of GRID_BATCH, one objective per image (each result saved as usual), then the grid of their best images. */
 async function runGrid(
   cmd: Command, io: { stdout: (t: string) => void; stderr: (t: string) => void; signal?: AbortSignal },
@@ -268,7 +277,7 @@ async function runGrid(
   const base = generalParamsFrom(cmd, loaded)
   const all = channels.map((c) => resolveGeneralParams({ ...base, objective: defaultObjectiveText(layer, c), batch_size: 1 }))
   const prefixes = all.map((p) => resultPrefix(opts.outputPrefix as string, opts.outputTemplate as string, templateParams(p)))
-  const gridFile = `${opts.outputPrefix as string}${layer.replace(/\//g, '_')}_grid.png`
+  const gridFile = gridFileOf(opts.outputPrefix as string, layer)
   for (const p of prefixes) checkCanWrite(p, Boolean(opts.brave))
   if (!opts.brave && existsSync(gridFile)) throw new DeepVisError('BAD_PARAM', `'${gridFile}' exists; pass --brave to overwrite`)
   const size: [number, number] = [loaded.inputSpec.height, loaded.inputSpec.width]

@@ -7,7 +7,7 @@
  *   unit throws its DeepVisError: BAD_PARAM / BAD_LAYER / BAD_UNIT, and no run is created), then
  *   queues the run and returns its id at once. Runs execute one at a time, in order.
  * - While a run executes, each iteration is streamed as `run:progress`, with a PNG data URL of the
- *   current image (x + mean, stretched, as best_Xpm) every `previewEvery` iterations and at the end.
+ *   current image (centred x, as best_X: the view that looks like the object) every `previewEvery` iterations and at the end.
  * - At the end the result is written with the CLI's `saveResults` into the staging folder
  *   `<historyDir>/.partial/<runId>/` (best_X.png, best_Xpm.png, ..., info.txt, *.npy, info.json), then
  *   `run.json` (summary + params) LAST, and the complete folder is renamed to `<historyDir>/<runId>/`.
@@ -28,7 +28,7 @@
  *   and its objective parsed against the model: BAD_PARAM / BAD_LAYER / BAD_UNIT, no run created), the unit, rand_seed and max_iter from `spec.params`; an empty objective
  *   means the unit. In a compare group only the DVT runs are batched together; method runs run alone.
  * - `spec.gifEvery` N > 0 also writes `optimization.gif`: a frame every N iterations and the last, the
- *   image as the previews show it (x + mean, stretched); run:export copies it.
+ *   image as the previews show it (centred x, as best_X); run:export copies it.
  * - `stop(runId)` ends a run after its current iteration; its result is kept, marked 'stopped'. A
  *   queued run that is stopped still runs one iteration, so it too leaves a complete entry. In a
  *   batch only that run's image stops (optimizeBatch's per-image signals); the others go on.
@@ -50,10 +50,11 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
+import sharp from 'sharp'
 import { DeepVisError } from '../engine/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
 import type { VisModel } from '../engine/model/vis-model.ts'
-import { encodePng, renderXpm, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
+import { encodePng, renderX, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
 import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/optimize.ts'
 import { optimizeBatch } from '../engine/optimize-batch.ts'
 import { defaultObjectiveText, optimizeGeneral, resolveGeneralParams } from '../engine/methods/general.ts'
@@ -156,7 +157,7 @@ interface Job {
   masks: Record<string, MaskWeights>
   createdAt: string
   controller: AbortController
-  /** Frames of optimization.gif (RGB, x + mean as previews), when spec.gifEvery > 0. */
+  /** Frames of optimization.gif (RGB, centred x as the previews), when spec.gifEvery > 0. */
   gifFrames: Uint8Array[]
 }
 
@@ -174,6 +175,20 @@ export function makeRunId(now: Date, layer: string, channel: number): string {
 /** PNG data URL of RGB bytes (HWC) of the input's size. */
 async function pngDataUrl(rgb: Uint8Array, spec: InputSpec): Promise<string> {
   return PNG_DATA_URL_PREFIX + Buffer.from(await encodePng(rgb, spec)).toString('base64')
+}
+
+/** Side of the history thumbnail stored in run.json (RunSummary.thumb), in pixels. */
+const RUN_THUMB_PX = 64
+
+/** A small PNG data URL of the best (else last) image as best_X shows it, for the history list. */
+async function runThumb(result: OptimizeResult): Promise<string | undefined> {
+  const snap = result.best ?? result.last
+  if (!snap) return undefined
+  const spec = result.inputSpec
+  const rgb = renderX(snap.x, spec)
+  const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width: spec.width, height: spec.height, channels: 3 } })
+    .resize({ width: RUN_THUMB_PX, height: RUN_THUMB_PX, fit: 'inside' }).png().toBuffer()
+  return PNG_DATA_URL_PREFIX + png.toString('base64')
 }
 
 /**
@@ -292,7 +307,7 @@ export function createRunService({
     const gifEvery = job.spec.gifEvery ?? 0
     const wantFrame = gifEvery > 0 && (ev.ii % gifEvery === 0 || last)
     if (wantPreview || wantFrame) {
-      const rgb = renderXpm(await ev.image(), spec)
+      const rgb = renderX(await ev.image(), spec)
       if (wantPreview) progress.preview = await pngDataUrl(rgb, spec)
       if (wantFrame) job.gifFrames.push(rgb)
     }
@@ -320,6 +335,8 @@ export function createRunService({
       extra: { app: 'DeepVis Studio', runId: job.runId, model: modelName, preset: base.preset, compareGroup: base.compareGroup },
     })
     const summary = finishedSummary(base, result, result.interrupted ? 'stopped' : 'done')
+    const thumb = await runThumb(result)
+    if (thumb) summary.thumb = thumb
     const method = result.method ? (result.method.params as GeneralParams) : null
     const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params, method }
     await writeFileAtomic(path.join(dir, RUN_JSON), new TextEncoder().encode(JSON.stringify(stored, null, 2) + '\n'))

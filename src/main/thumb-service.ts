@@ -39,7 +39,7 @@ import path from 'node:path'
 import sharp from 'sharp'
 import { DeepVisError } from '../engine/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
-import { renderXpm, writeFileAtomic } from '../engine/node/save-results.ts'
+import { renderX, writeFileAtomic } from '../engine/node/save-results.ts'
 import { resolveTarget } from '../engine/optimize.ts'
 import { optimizeBatch } from '../engine/optimize-batch.ts'
 import { DEFAULT_PARAMS, PRESETS, resolveParams, type FindParams } from '../engine/params.ts'
@@ -166,8 +166,14 @@ function sha256(text: string): string {
  * size (which also changes the PNG).
  */
 export function layerCacheHash(layer: string, params: ThumbParams, sizePx: number): string {
-  return sha256(stableJson({ layer, params, sizePx })).slice(0, HASH_CHARS)
+  return sha256(stableJson({ layer, params, sizePx, view: THUMB_VIEW })).slice(0, HASH_CHARS)
 }
+
+/**
+ * Which image a thumbnail shows: the centred x of best_X (looks like the object; x + mean stretched
+ * turned ImageNet models' images orange). Part of the cache key, so older plus-mean thumbnails are redone.
+ */
+const THUMB_VIEW = 'x'
 
 /** A model key as a folder name (hashed unless it is short and path-safe). */
 function modelFolderName(modelKey: string): string {
@@ -261,7 +267,7 @@ export function createThumbService({
   async function store(job: Job, channel: number, result: OptimizeResult, spec: InputSpec): Promise<UnitThumb> {
     const snap = result.best ?? result.last
     if (!snap) throw new DeepVisError('INTERNAL', 'the optimization recorded no image')
-    const png = await thumbnailPng(renderXpm(snap.x, spec), spec, sizePx)
+    const png = await thumbnailPng(renderX(snap.x, spec), spec, sizePx)
     const jsonFile = path.join(job.dir, channel + JSON_SUFFIX)
     // A stale json must not vouch for the new png while it is being written.
     await rm(jsonFile, { force: true })

@@ -70,7 +70,7 @@ export interface ThumbRequest {
   channels?: number[]
 }
 
-/** A unit's cached visualization: thumbnail PNG data URL (image + mean) and final objective. */
+/** A unit's cached visualization: thumbnail PNG data URL (the centred x, as best_X) and final objective. */
 export interface UnitThumb {
   channel: number
   image: string

@@ -45,7 +45,7 @@ export interface RunProgress {
   norm: number
   std: number
   wallMs: number
-  /** PNG data URL of the current image (x + mean, stretched), every `previewEvery` iterations. */
+  /** PNG data URL of the current image (centred x, as best_X), every `previewEvery` iterations. */
   preview?: string
 }
 
@@ -69,6 +69,8 @@ export interface RunSummary {
   compareGroup: string | null
   /** Error message when status is 'failed'. */
   error?: string
+  /** A small PNG data URL of the best image (as best_X), for the history list; absent in older runs. */
+  thumb?: string
 }
 
 /** Images of one snapshot as PNG data URLs: centred (X) and plus-mean (Xpm). */

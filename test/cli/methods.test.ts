@@ -4,6 +4,7 @@
  * general methods), info.json carries `quality` (activation, rank in the layer, spectrum slope; with
  * --check-model the second model's score), the CLI prints it, and bad flags get one line and exit code 2.
  */
+import { gridFileOf } from '../../src/cli/general-command.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -68,6 +69,11 @@ describe('deepvis optimize: GIF and quality for every method', () => {
     expect(h.rank).toBeGreaterThanOrEqual(1)
     expect(r.out).toMatch(/check model: p [\d.e-]+, rank \d+ \(8 views\)/)
     expect(existsSync(path.join(out, 'logits_0003_0_optimization.gif'))).toBe(false)
+  })
+
+  it('names the grid like its results: <prefix>_<layer>_grid.png, or <dir>/<layer>_grid.png for a folder prefix', () => {
+    expect(gridFileOf('optimize_results/opt', 'conv3')).toBe('optimize_results/opt_conv3_grid.png')
+    expect(gridFileOf(path.join(tmp, 'g') + '/', 'inception_4c/output')).toBe(path.join(tmp, 'g', 'inception_4c_output_grid.png'))
   })
 
   it('--grid-channels: the grid has one tile per channel, each equal to that channel\'s best_X.png', async () => {

@@ -180,6 +180,14 @@ describe('run service: one run', () => {
     expect(detail.images.best?.x.startsWith(PNG_PREFIX)).toBe(true)
     expect(detail.images.best?.xpm).toBe(PNG_PREFIX + (await readFile(path.join(h.dir, runId, 'best_Xpm.png'))).toString('base64'))
     expect(detail.images.last?.xpm.startsWith(PNG_PREFIX)).toBe(true)
+    // The previews and the history thumbnail are the centred x of best_X / last_X (the view that looks like the object).
+    expect(h.progress(runId).at(-1)!.preview).toBe(PNG_PREFIX + (await readFile(path.join(h.dir, runId, 'last_X.png'))).toString('base64'))
+    expect(detail.thumb?.startsWith(PNG_PREFIX)).toBe(true)
+    const thumb = await sharp(Buffer.from(detail.thumb!.slice(PNG_PREFIX.length), 'base64')).raw().toBuffer({ resolveWithObject: true })
+    expect([thumb.info.width, thumb.info.height]).toEqual([64, 64])
+    const best = await sharp(path.join(h.dir, runId, 'best_X.png')).resize(64, 64).raw().toBuffer()
+    const diff = thumb.data.reduce((acc, v, i) => acc + Math.abs(v - best[i]), 0) / thumb.data.length
+    expect(diff).toBeLessThan(4)
     expect(detail.images.majority === null).toBe(detail.majority === null)
     expect(detail.params.max_iter).toBe(MAX_ITER)
     expect(detail.folder).toBe(path.join(h.dir, runId))

@@ -21,7 +21,7 @@ import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/
 import { optimizeImage } from '../../src/engine/optimize.ts'
 import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
 import type { OptimizeResult } from '../../src/engine/result.ts'
-import { renderXpm } from '../../src/engine/node/save-results.ts'
+import { renderX } from '../../src/engine/node/save-results.ts'
 import type { RunEngine } from '../../src/main/run-service.ts'
 import {
   createThumbService, layerCacheHash, THUMB_BATCH, THUMB_JSON_FORMAT, THUMB_MAX_ITER, THUMB_PARAMS, THUMB_SIZE_PX,
@@ -471,7 +471,7 @@ describe('thumb service: batched rendering', () => {
       // The thumbnail PNG itself: 8-bit pixels within one level of the single run's.
       const png = Buffer.from(thumbs[i].thumb.image.slice(PNG_PREFIX.length), 'base64')
       const mine = await sharp(png).raw().toBuffer()
-      const ref = await sharp(Buffer.from(renderXpm(single.best!.x, loaded.inputSpec)), {
+      const ref = await sharp(Buffer.from(renderX(single.best!.x, loaded.inputSpec)), {
         raw: { width: loaded.inputSpec.width, height: loaded.inputSpec.height, channels: 3 },
       }).png().toBuffer()
       const refRaw = await sharp(ref).raw().toBuffer()

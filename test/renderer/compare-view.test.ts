@@ -106,20 +106,38 @@ describe('CompareView', () => {
     w.unmount()
   })
 
-  it('gives every column plot the same axis ranges, covering all objectives', async () => {
+  it('y axes: each column its own by default, one shared axis, or normalized objectives; x always shared', async () => {
     const { w, compare, emit } = await mountView()
     compare.addPreset('yosinski-1')
     compare.addPreset('yosinski-2')
     await compare.run()
     emit('run:progress', { runId: 'r1', ii: 0, maxIter: 500, obj: -3, lr: 1, norm: 1, std: 1, wallMs: 0 })
-    emit('run:progress', { runId: 'r2', ii: 0, maxIter: 750, obj: 12, lr: 1, norm: 1, std: 1, wallMs: 0 })
+    emit('run:progress', { runId: 'r1', ii: 1, maxIter: 500, obj: -2, lr: 1, norm: 1, std: 1, wallMs: 0 })
+    emit('run:progress', { runId: 'r2', ii: 0, maxIter: 750, obj: 100, lr: 1, norm: 1, std: 1, wallMs: 0 })
+    emit('run:progress', { runId: 'r2', ii: 1, maxIter: 750, obj: 400, lr: 1, norm: 1, std: 1, wallMs: 0 })
     await w.vm.$nextTick()
-    const ranges = w.findAllComponents(CompareColumnPlot).map((p) => p.props('range') as PlotRange)
-    expect(ranges).toHaveLength(2)
-    expect(ranges[1]).toEqual(ranges[0])
-    expect(ranges[0].xMax).toBe(TABLE1['yosinski-2'].params.max_iter! - 1)
-    expect(ranges[0].yMin).toBeLessThan(-3)
-    expect(ranges[0].yMax).toBeGreaterThan(12)
+    const ranges = () => w.findAllComponents(CompareColumnPlot).map((p) => p.props('range') as PlotRange)
+    const traces = () => w.findAllComponents(CompareColumnPlot).map((p) => (p.props('trace') as { obj: number[] }).obj)
+    // Own axes: the small curve (-3..-2) is not flattened by the large one (100..400).
+    let [a, b] = ranges()
+    expect(a.xMax).toBe(TABLE1['yosinski-2'].params.max_iter! - 1)
+    expect(b.xMax).toBe(a.xMax)
+    expect(a.yMin!).toBeLessThan(-3)
+    expect(a.yMax!).toBeGreaterThan(-2)
+    expect(a.yMax! - a.yMin!).toBeLessThan(3)
+    expect(b.yMin!).toBeLessThanOrEqual(100)
+    expect(b.yMax!).toBeGreaterThanOrEqual(400)
+    await w.find('[data-testid="compare-axes"]').setValue('shared')
+    ;[a, b] = ranges()
+    expect(b).toEqual(a)
+    expect(a.yMin!).toBeLessThan(-3)
+    expect(a.yMax!).toBeGreaterThan(400)
+    await w.find('[data-testid="compare-axes"]').setValue('normalized')
+    ;[a, b] = ranges()
+    expect(b).toEqual(a)
+    expect(traces()).toEqual([[-1, -2 / 3], [0.25, 1]])
+    expect(a.yMin!).toBeLessThan(-1)
+    expect(a.yMax!).toBeGreaterThan(1)
     w.unmount()
   })
 
@@ -189,5 +207,41 @@ describe('sharedPlotRange / buildComparePlotOption', () => {
       const o = buildComparePlotOption(t, range) as { xAxis: { max: number }; yAxis: { min: number; max: number } }
       expect([o.xAxis.max, o.yAxis.min, o.yAxis.max]).toEqual([range.xMax, range.yMin, range.yMax])
     }
+  })
+})
+
+describe('CompareParamTable with a method column (issue 13 item 5)', () => {
+  it('shows only the parameters that apply, the run length that runs, and no DVT field editable in the lucid column', async () => {
+    const lucid: PresetInfo = {
+      name: 'lucid', description: 'lucid', params: {}, family: 'lucid',
+      method: { method: 'lucid', max_iter: 512, rand_seed: 0, lr: 0.05, param: 'fft', decorrelate: true, transforms: 'standard', fft_decay: 1, init_sd: 0.01, relu_override_steps: 16, penalty: 'none', objective: '' } as PresetInfo['method'],
+    }
+    const fake = fakeVisApi({ 'presets:list': async () => ({ ok: true, value: [...ALL_PRESETS, lucid] }) })
+    const pinia = installPinia(fake.api)
+    await useParamsStore().loadPresets()
+    await useModelStore().load()
+    useUnitsStore().selectLayer('logits')
+    const compare = useCompareStore()
+    const w = mount(CompareView, { global: { plugins: [pinia], stubs: { CompareColumnPlot: true } }, attachTo: document.body })
+    compare.addPreset('yosinski-3')
+    compare.addPreset('lucid')
+    compare.editNumber(1, 'max_iter', 200)
+    await w.vm.$nextTick()
+    const row = (id: string) => w.find(`tr[data-param="${id}"]`)
+    const ids = w.findAll('tr[data-param]').map((r) => r.attributes('data-param'))
+    // The lucid fields the panel shows; never max_iter / rand_seed / objective / another method's penalty.
+    expect(ids.filter((id) => id!.startsWith('method.'))).toEqual(['method.param', 'method.decorrelate', 'method.transforms', 'method.lr', 'method.fft_decay', 'method.init_sd', 'method.relu_override_steps'])
+    // DVT-only rows read n/a in the lucid column, with nothing to edit there.
+    const decay = row('decay').findAll('td')
+    expect(decay[0].find('input').exists()).toBe(true)
+    expect(decay[1].text()).toBe('n/a')
+    expect(decay[1].find('input').exists()).toBe(false)
+    expect(row('decay').classes()).not.toContain('is-different')
+    expect(row('lr_policy').findAll('td')[1].find('select').exists()).toBe(false)
+    // The run length is the column's own (what runs), 200, not the preset's 512.
+    expect(row('max_iter').findAll('td').map((td) => (td.find('input').element as HTMLInputElement).value)).toEqual(['1000', '200'])
+    // Few rows differ: the method, its own fields (n/a on the DVT side do not count) and max_iter.
+    expect(w.find('.compare-param-table__header').text()).toMatch(/^Parameters\s*2 rows differ/)
+    w.unmount()
   })
 })

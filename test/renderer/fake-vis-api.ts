@@ -6,7 +6,7 @@
 import { createPinia, setActivePinia, type Pinia } from 'pinia'
 import { vi } from 'vitest'
 import { createApp } from 'vue'
-import type { EventChannel, EventMap, LayerInfo, VisApi } from '../../src/shared/ipc-contract'
+import type { EventChannel, EventMap, LayerInfo, ModelInfo, VisApi } from '../../src/shared/ipc-contract'
 import type { PresetInfo, RunDetail, RunSummary } from '../../src/shared/run-types'
 import { visApiKey } from '../../src/renderer/src/api/vis-api'
 
@@ -19,6 +19,13 @@ export const PRESETS: PresetInfo[] = [
   { name: 'yosinski-2', description: 'decay 0.3', params: { decay: 0.3, blur_radius: 0, blur_every: 0, small_norm_percentile: 20, max_iter: 750, lr_policy: 'constant', lr_params: { lr: 100 } } },
   { name: 'yosinski-1', description: 'blur', params: { decay: 0, blur_radius: 0.5, blur_every: 4, small_norm_percentile: 50, max_iter: 500, lr_policy: 'progress', lr_params: { max_lr: 100, desired_prog: 2 } } },
 ]
+
+/** A loaded model named 'm' (the fixtures' runs are of model 'm'). */
+export const MODEL_INFO: ModelInfo = {
+  name: 'm', format: 'layers-model', backend: 'cpu', backendDetail: 'cpu',
+  inputSpec: { height: 64, width: 64, channelOrder: 'RGB', mean: [127.5, 127.5, 127.5], source: 'default' },
+  labelsCount: 3, path: '/models/m', defaultUnit: null, inputSpecCorrected: false,
+}
 
 export function summary(over: Partial<RunSummary> = {}): RunSummary {
   return {

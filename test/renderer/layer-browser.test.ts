@@ -28,7 +28,7 @@ function mountBrowser(selected: string | null = null): VueWrapper {
 }
 
 function rows(w: VueWrapper): string[][] {
-  return w.findAll('[role="option"]').map((r) => r.findAll(':scope > span').map((s) => s.text()))
+  return w.findAll('[role="option"]').map((r) => ['.name', '.type', '.shape', '.units'].map((c) => r.find(c).text()))
 }
 
 function selectedName(w: VueWrapper): string | undefined {
@@ -39,12 +39,13 @@ describe('LayerBrowser', () => {
   it('lists every layer with name, type, shape and units', () => {
     const w = mountBrowser()
     expect(rows(w)).toEqual([
-      ['conv1', 'Conv2D', '64×64×16', '16'],
-      ['pool1', 'MaxPooling2D', '32×32×16', '16'],
-      ['conv2', 'Conv2D', '32×32×32', '32'],
-      ['logits', 'Dense', '3', '3labels'],
+      ['conv1', 'Conv2D', '64×64×16', '16 units'],
+      ['pool1', 'MaxPooling2D', '32×32×16', '16 units'],
+      ['conv2', 'Conv2D', '32×32×32', '32 units'],
+      ['logits', 'Dense', '3', '3 units'],
     ])
-    expect(w.text()).toContain('4 layers')
+    expect(w.find('[role="option"]:last-child .badge').text()).toBe('labels')
+    expect(w.text()).toContain('4 of 4')
     w.unmount()
   })
 
@@ -52,7 +53,7 @@ describe('LayerBrowser', () => {
     const w = mountBrowser()
     await w.find('input[type="search"]').setValue('CONV')
     expect(rows(w).map((r) => r[0])).toEqual(['conv1', 'conv2'])
-    expect(w.text()).toContain('2 of 4 layers')
+    expect(w.text()).toContain('2 of 4')
     await w.find('input[type="search"]').setValue('dense')
     expect(rows(w).map((r) => r[0])).toEqual(['logits'])
     await w.find('input[type="search"]').setValue('nothing-like-this')
@@ -129,7 +130,7 @@ describe('LayerBrowser', () => {
     w2.unmount()
   })
 
-  it('hides ONNX plumbing layers unless "plumbing" is ticked; the tooltip names the module', async () => {
+  it('hides ONNX plumbing layers behind "all graph nodes"; the tooltip names the module', async () => {
     const layers: LayerInfo[] = [
       { name: 'layer1.0/conv1', type: 'Conv', shape: [56, 56, 64], units: 64, module: 'layer1.0' },
       { name: 'Flatten', type: 'Flatten', shape: [512], units: 512, module: '', plumbing: true },
@@ -138,9 +139,7 @@ describe('LayerBrowser', () => {
     const w = mount(LayerBrowser, { props: { layers, selected: null } })
     expect(w.findAll('[role="option"] .name').map((n) => n.text())).toEqual(['layer1.0/conv1', 'fc'])
     expect(w.find('[role="option"] .name').attributes('title')).toBe('layer1.0/conv1 (module layer1.0)')
-    await w.find('.layer-browser__plumbing input').setValue(true)
+    await w.find('[data-testid="layers-all"]').setValue(true)
     expect(w.findAll('[role="option"] .name').map((n) => n.text())).toEqual(['layer1.0/conv1', 'Flatten', 'fc'])
-    // models without plumbing flags show no toggle
-    expect(mountBrowser().find('.layer-browser__plumbing').exists()).toBe(false)
   })
 })

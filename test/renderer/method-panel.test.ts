@@ -152,13 +152,14 @@ describe('Compare with a method preset', () => {
     const row = (id: string) => w.find(`tr[data-param="${id}"]`)
     expect(row('method').findAll('td').map((td) => td.text())).toEqual(['dvt', 'lucid', 'lucid'])
     expect(row('method').classes()).toContain('is-different')
-    expect(row('method.lr').findAll('td').map((td) => td.text())).toEqual(['—', String(DEFAULT_GENERAL_PARAMS.lr), String(DEFAULT_GENERAL_PARAMS.lr)])
+    expect(row('method.lr').findAll('td').map((td) => td.text())).toEqual(['n/a', String(DEFAULT_GENERAL_PARAMS.lr), String(DEFAULT_GENERAL_PARAMS.lr)])
     // Two lucid columns against each other: the method rows are equal, not highlighted.
     compare.remove(0)
     await w.vm.$nextTick()
     expect(row('method').classes()).not.toContain('is-different')
     expect(row('method.param').classes()).not.toContain('is-different')
-    // DVT rows still compare as before.
-    expect(row('decay').exists()).toBe(true)
+    // With only lucid columns, DVT's regularizer rows do not apply and are not listed; the run length is.
+    expect(row('decay').exists()).toBe(false)
+    expect(row('max_iter').exists()).toBe(true)
   })
 })

@@ -11,6 +11,7 @@ import ModelPanel from '../../src/renderer/src/components/ModelPanel.vue'
 import { useModelStore } from '../../src/renderer/src/stores/model'
 import type { AppInfo } from '../../src/shared/app-types'
 import type { IpcResult, ModelInfo, RecentModel, VisApi } from '../../src/shared/ipc-contract'
+import { saveModelState } from '../../src/renderer/src/session/session'
 import { fakeVisApi, installPinia } from './fake-vis-api'
 
 const INFO: ModelInfo = {
@@ -216,6 +217,17 @@ describe('ModelPanel', () => {
     await flushPromises()
     expect(api['model:open']).toHaveBeenCalledWith('/models/other')
     expect(w.find('.model-panel__name').text()).toBe('other net')
+    w.unmount()
+  })
+
+  it('lists the loaded model and the ones this window had loaded (the embedded default) although the host list lacks them', async () => {
+    localStorage.clear()
+    saveModelState('/models/embedded', { name: 'DeepVis shapes (embedded default model)', layer: 'logits', unit: 4, params: null })
+    const { w } = await mountPanel({ 'model:recent': vi.fn(async () => ({ ok: true as const, value: [] })) })
+    const items = w.findAll('.model-open__recent li button')
+    expect(items.map((b) => b.text())).toEqual([INFO.name, 'DeepVis shapes (embedded default model)'])
+    expect(items[0].classes()).toContain('is-current')
+    localStorage.clear()
     w.unmount()
   })
 

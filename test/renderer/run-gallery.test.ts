@@ -43,9 +43,10 @@ describe('RunGallery', () => {
     const { w, history } = mountGallery()
     await history.open('r1')
     await w.vm.$nextTick()
-    expect(w.find('[data-kind="best"] img').attributes('src')).toContain('BBBB')
-    await w.find('.run-gallery__toggle input').setValue(false)
+    // Off by default: the centred x (best_X.png), which looks like the object.
     expect(w.find('[data-kind="best"] img').attributes('src')).toContain('AAAA')
+    await w.find('.run-gallery__toggle input').setValue(true)
+    expect(w.find('[data-kind="best"] img').attributes('src')).toContain('BBBB')
     await w.find('[data-kind="best"] button').trigger('click')
     expect(w.find('[role="dialog"]').exists()).toBe(true)
     window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }))

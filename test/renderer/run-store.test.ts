@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, vi } from 'vitest'
 import type { RunProgress, RunSpec } from '../../src/shared/run-types'
-import { useHistoryStore } from '../../src/renderer/src/stores/history'
+import { unitKey, useHistoryStore } from '../../src/renderer/src/stores/history'
 import { useRunStore } from '../../src/renderer/src/stores/run'
 import { fakeVisApi, installPinia, summary } from './fake-vis-api'
 
@@ -75,7 +75,7 @@ describe('useRunStore', () => {
     expect(history.runs.map((r) => r.runId)).toEqual(['r1'])
     await vi.waitFor(() => expect(history.current?.runId).toBe('r1'))
     expect(api['runs:get']).toHaveBeenCalledWith('r1')
-    expect(history.thumbnails['logits#1']).toBeDefined()
+    expect(history.thumbnails[unitKey('m', 'logits', 1)]).toBeDefined()
   })
 
   it('stop calls run:stop with the current runId', async () => {

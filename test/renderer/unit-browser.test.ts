@@ -13,8 +13,9 @@ import UnitBrowser from '../../src/renderer/src/components/UnitBrowser.vue'
 import { useHistoryStore } from '../../src/renderer/src/stores/history'
 import { useModelStore } from '../../src/renderer/src/stores/model'
 import { useUnitsStore } from '../../src/renderer/src/stores/units'
+import { useThumbsStore } from '../../src/renderer/src/stores/thumbs'
 import type { LayerInfo, ThumbProgress, UnitThumb, VisApi } from '../../src/shared/ipc-contract'
-import { fakeVisApi, installPinia } from './fake-vis-api'
+import { fakeVisApi, installPinia, MODEL_INFO } from './fake-vis-api'
 
 async function mountWith(layer: string) {
   const pinia = installPinia(fakeVisApi().api)
@@ -169,14 +170,44 @@ describe('UnitBrowser: render all units', () => {
     expect(srcs.filter((s) => s !== null)).toHaveLength(1)
   })
 
-  it("prefers a run's image from the history over the quick thumbnail", async () => {
+  it("prefers a run's image from the history over the quick thumbnail, only for the run's own model", async () => {
     const { w } = await mountRender({
+      'model:info': vi.fn(async () => ({ ok: true as const, value: MODEL_INFO })),
       'units:thumbs': vi.fn(async () => ({ ok: true as const, value: [THUMB(0), THUMB(1)] })),
     })
-    // detail() of the fake is a run of logits #1 whose best image is BBBB.
+    // detail() of the fake is a run of model 'm', logits #1, whose best image is AAAA (centred x).
     await useHistoryStore().open('r1')
     await nextTick()
-    expect(thumbSrcs(w)).toEqual([THUMB(0).image, 'data:image/png;base64,BBBB', null])
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, 'data:image/png;base64,AAAA', null])
+    // The same layer and unit of another model never show that run's image.
+    useModelStore().info = { ...MODEL_INFO, name: 'other', path: '/models/other' }
+    await nextTick()
+    expect(thumbSrcs(w)).toEqual([THUMB(0).image, THUMB(1).image, null])
+  })
+
+  it('finds a unit by label or index and jumps to it', async () => {
+    const { w, units } = await mountRender()
+    const search = w.find('[data-testid="unit-search"]')
+    await search.setValue('sq')
+    const options = w.findAll('.unit-browser__matches button')
+    expect(options.map((o) => o.text())).toEqual(['#1 square'])
+    await options[0].trigger('click')
+    expect(units.unitIndex).toBe(1)
+    await search.setValue('#2')
+    await search.trigger('keydown', { key: 'Enter' })
+    expect(units.unitIndex).toBe(2)
+    await search.setValue('hexagon')
+    expect(w.find('.unit-browser__matches').text()).toContain('No unit matches')
+  })
+
+  it('searches the class layer when the selected layer has no labels', async () => {
+    const { w, units } = await mountRender({}, 'conv1')
+    await w.find('[data-testid="unit-search"]').setValue('star')
+    const options = w.findAll('.unit-browser__matches button')
+    expect(options.map((o) => o.text())).toEqual(['logits #2 star'])
+    await options[0].trigger('click')
+    expect(units.layerName).toBe('logits')
+    expect(units.unitIndex).toBe(2)
   })
 
   it('keeps a job running across layer switches, showing each layer its own state', async () => {
@@ -202,5 +233,80 @@ describe('UnitBrowser: render all units', () => {
     expect(renderButton(w)?.text()).toBe('Render all units (480)')
     await w.find('[role="listbox"]').trigger('keydown', { key: 'End' })
     expect(units.unitIndex).toBe(479)
+  })
+})
+
+describe('UnitBrowser: long jobs, ETA and dead units (issue 13 item 6)', () => {
+  const BIG: LayerInfo[] = [
+    { name: 'inception_4c/relu_1x1', type: 'Relu', shape: [14, 14, 128], units: 128 },
+    { name: 'inception_4c/relu_1x1/pre_relu', type: 'Relu (pre-activation)', shape: [14, 14, 128], units: 128 },
+  ]
+
+  async function mountBig(overrides: Partial<VisApi> = {}) {
+    const fake = fakeVisApi({
+      'model:info': vi.fn(async () => ({ ok: true as const, value: { ...MODEL_INFO, inputSpec: { ...MODEL_INFO.inputSpec, height: 224, width: 224 } } })),
+      'model:layers': vi.fn(async () => ({ ok: true as const, value: BIG })),
+      'units:render': vi.fn(async () => ({ ok: true as const, value: { jobId: 'job-1', total: 128, cached: 0 } })),
+      ...overrides,
+    })
+    const pinia = installPinia(fake.api)
+    await useModelStore().load()
+    const units = useUnitsStore()
+    units.selectLayer('inception_4c/relu_1x1')
+    const w = mount(UnitBrowser, { global: { plugins: [pinia] } })
+    await flushPromises()
+    return { ...fake, w, units, thumbs: useThumbsStore() }
+  }
+  const bigThumb = (done: number, obj = 1): ThumbProgress => ({
+    jobId: 'job-1', layer: 'inception_4c/relu_1x1', done, total: 128, thumb: { channel: done - 1, image: `data:image/png;base64,B${done}`, obj },
+  })
+
+  it('asks before a long job with its estimate, and can render only the first units', async () => {
+    const { w, api, thumbs } = await mountBig()
+    // A run on this model took 800 ms per iteration.
+    thumbs.noteIterationMs(800)
+    await renderButton(w)!.trigger('click')
+    expect(api['units:render']).not.toHaveBeenCalled()
+    // 128 units × 50 iterations × 0.8 s × 0.6 (batched) ≈ 51 min.
+    expect(w.find('[data-testid="render-confirm"]').text()).toMatch(/128 units to render \(50 iterations each\):\s+about 51 min/)
+    await w.findAll('button').find((b) => b.text() === 'First 32 only')!.trigger('click')
+    await flushPromises()
+    expect(api['units:render']).toHaveBeenCalledWith({ layer: 'inception_4c/relu_1x1', channels: Array.from({ length: 32 }, (_, i) => i) })
+  })
+
+  it('shows the time left from the measured rate', async () => {
+    const { w, emit, thumbs } = await mountBig()
+    let t = 1_000_000
+    thumbs.setClock(() => t)
+    await renderButton(w)!.trigger('click')
+    await w.findAll('button').find((b) => b.text() === 'Render all')!.trigger('click')
+    await flushPromises()
+    emit('units:thumb', bigThumb(1))
+    await nextTick()
+    expect(w.find('[data-testid="render-eta"]').text()).toBe('measuring…')
+    t += 20_000
+    emit('units:thumb', bigThumb(3))
+    await nextTick()
+    // 10 s per unit, 125 left: about 21 min.
+    expect(w.find('[data-testid="render-eta"]').text()).toBe('about 21 min left')
+    // The next estimate of this layer uses the measured rate.
+    expect(thumbs.estimateMs('inception_4c/relu_1x1', 6)).toBe(60_000)
+  })
+
+  it('flags units that stayed at 0 and points to the pre-activation layer', async () => {
+    const { w, units } = await mountBig({
+      'units:thumbs': vi.fn(async () => ({ ok: true as const, value: [{ channel: 0, image: 'data:image/png;base64,D0', obj: 0 }, { channel: 1, image: 'data:image/png;base64,L1', obj: 3.5 }, { channel: 2, image: 'data:image/png;base64,N2', obj: -0.5 }] })),
+    })
+    await flushPromises()
+    const cells = w.findAll('[role="option"]')
+    expect(cells[0].classes()).toContain('is-dead')
+    expect(cells[1].classes()).not.toContain('is-dead')
+    // Negative is not dead (a linear unit can be): only exactly 0.
+    expect(cells[2].classes()).not.toContain('is-dead')
+    expect(w.find('[data-testid="dead-note"]').text()).toContain('1 unit stays at 0')
+    // Conv thumbnails (the centre unit) are zoomed on the receptive field: 224 px input, stride 16 → 128 px → 1.75×.
+    expect((cells[1].find('img').element as HTMLImageElement).style.transform).toBe('scale(1.75)')
+    await w.find('[data-testid="dead-note"] button').trigger('click')
+    expect(units.layerName).toBe('inception_4c/relu_1x1/pre_relu')
   })
 })

@@ -183,7 +183,7 @@ export function resultPrefix(outputPrefix: string, outputTemplate: string, param
   return `${outputPrefix}_${name}_`
 }
 
-function isDirectoryPrefix(outputPrefix: string): boolean {
+export function isDirectoryPrefix(outputPrefix: string): boolean {
   if (outputPrefix.endsWith('/') || outputPrefix.endsWith(path.sep)) return true
   try {
     return statSync(outputPrefix).isDirectory()

@@ -2,7 +2,11 @@
  * The echarts option of one compare-view column's objective plot, and the axis ranges all columns
  * share so that their plots can be read side by side: x from 0 to the largest iteration count, y over
  * every column's objective values (padded). Pure functions, testable without a canvas.
- * Shape: `sharedPlotRange(traces, maxIters) => PlotRange`; `buildComparePlotOption(trace, range) => EChartsCoreOption`
+ * The y axis can also be each column's own (`'column'`: curves of very different scales, such as DVT's
+ * logit and lucid's channel mean, each fill their plot) or normalized (`'normalized'`: every objective
+ * divided by its own largest |value|, on one shared -1..1-ish axis, to compare shapes).
+ * Shape: `sharedPlotRange(traces, maxIters) => PlotRange`; `columnPlots(traces, maxIters, mode) => { range, trace }[]`;
+ *   `buildComparePlotOption(trace, range) => EChartsCoreOption`
  */
 import type { EChartsCoreOption } from 'echarts/core'
 import type { RunTrace } from '../stores/run'
@@ -60,6 +64,35 @@ export function sharedPlotRange(traces: readonly RunTrace[], maxIters: readonly 
   const step = niceInterval((hi - lo + 2 * pad) / Y_TICK_COUNT)
   const round = (v: number): number => Number(v.toPrecision(12))
   return { xMax, yMin: round(Math.floor((lo - pad) / step) * step), yMax: round(Math.ceil((hi + pad) / step) * step), yInterval: step }
+}
+
+/** How the compare plots' y axes are set. */
+export type AxisMode = 'column' | 'shared' | 'normalized'
+export const AXIS_MODES: readonly { id: AxisMode; label: string; help: string }[] = [
+  { id: 'column', label: 'own axis', help: 'Each column its own y axis: every curve fills its plot' },
+  { id: 'shared', label: 'shared axis', help: 'One y axis for every column: absolute objectives side by side' },
+  { id: 'normalized', label: 'normalized', help: 'Each objective divided by its largest |value|, on one shared axis: compare the shapes' },
+]
+
+/** A trace with its objective divided by its largest finite |value| (unchanged when that is 0). */
+export function normalizeTrace(trace: RunTrace): RunTrace {
+  let peak = 0
+  for (const v of trace.obj) if (Number.isFinite(v)) peak = Math.max(peak, Math.abs(v))
+  return peak > 0 ? { ...trace, obj: trace.obj.map((v) => v / peak) } : trace
+}
+
+/**
+ * Each column's plot: the trace to draw and its axis ranges. x is always shared (iterations line up);
+ * y per `mode`.
+ */
+export function columnPlots(traces: readonly RunTrace[], maxIters: readonly number[], mode: AxisMode): { range: PlotRange; trace: RunTrace }[] {
+  const shown = mode === 'normalized' ? traces.map(normalizeTrace) : [...traces]
+  const shared = sharedPlotRange(shown, maxIters)
+  return shown.map((trace, i) => {
+    if (mode !== 'column') return { range: shared, trace }
+    const own = sharedPlotRange([trace], [maxIters[i] ?? 1])
+    return { range: { ...own, xMax: shared.xMax }, trace }
+  })
 }
 
 /** Tooltip of the axis pointer: "it 23 · obj 1.271" (params: echarts' axis-tooltip items). */

@@ -25,7 +25,7 @@ import {
   type EditableParams, type NumericParamKey,
 } from '../params/param-fields'
 import { useHistoryStore } from './history'
-import { useParamsStore, type StoreError } from './params'
+import { presetLabel, useParamsStore, type StoreError } from './params'
 import type { GeneralParams } from '../../../shared/method-params'
 import { emptyTrace, type RunTrace } from './run'
 import { useUnitsStore } from './units'
@@ -382,7 +382,7 @@ export const useCompareStore = defineStore('compare', () => {
     if (!layer) throw new Error('internal: specOf without a layer')
     const c = columns.value[index]
     const params: FindParams = { ...resolved.value[index], push_layer: layer.name, push_channel: units.unitIndex }
-    const spec: RunSpec = { params, preset: changedFromPreset(c).length === 0 ? c.preset : null, compareGroup: group }
+    const spec: RunSpec = { params, preset: presetLabel(c.preset, changedFromPreset(c).length > 0), compareGroup: group }
     if (c.method) spec.method = { ...c.method }
     return spec
   }

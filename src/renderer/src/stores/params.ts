@@ -10,7 +10,7 @@
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
 import type { ErrorCode } from '../../../shared/ipc-contract'
-import type { PresetInfo } from '../../../shared/run-types'
+import type { PresetInfo, RunParams } from '../../../shared/run-types'
 import type { GeneralParams } from '../../../shared/method-params'
 import type { LrPolicy, StartAt } from '../../../shared/dvt-params'
 import { useVisApi } from '../api/vis-api'
@@ -36,8 +36,11 @@ function cloneParams(p: EditableParams): EditableParams {
  */
 export function presetLabel(presetName: string | null, modified: boolean): string {
   const base = presetName ?? 'DVT defaults'
-  return modified ? `${base} (modified)` : base
+  return modified ? `${base}${MODIFIED_SUFFIX}` : base
 }
+
+/** What presetLabel appends to an edited preset's name. */
+export const MODIFIED_SUFFIX = ' (modified)'
 
 export const useParamsStore = defineStore('params', () => {
   const api = useVisApi()
@@ -85,6 +88,30 @@ export const useParamsStore = defineStore('params', () => {
     values.value = next
     presetName.value = name
     modified.value = false
+  }
+
+  /**
+   * The settings a stored run ran with ("run again with these settings"): its DVT values (all but the
+   * unit), its method's fields, and its preset's name (still "modified" when the run's was).
+   */
+  function restoreRun(run: { params: Partial<RunParams>; method?: Partial<GeneralParams> | null; preset: string | null }): void {
+    const { push_layer: _l, push_channel: _c, ...rest } = run.params
+    const next = cloneParams({ ...DEFAULT_EDITABLE_PARAMS, ...rest } as EditableParams)
+    const label = run.preset ?? null
+    const wasModified = label !== null && label.endsWith(MODIFIED_SUFFIX)
+    const base = label === null ? null : wasModified ? label.slice(0, -MODIFIED_SUFFIX.length) : label
+    method.value = run.method ? structuredClone({ ...run.method }) : null
+    values.value = next
+    presetName.value = base === null || base === 'DVT defaults' || !presets.value.some((p) => p.name === base) ? null : base
+    modified.value = wasModified || (base !== null && base !== 'DVT defaults' && presetName.value === null)
+  }
+
+  /** Saved settings (a reload): values, method fields, preset name and whether they were edited. */
+  function restoreState(state: { values: EditableParams; method: Partial<GeneralParams> | null; presetName: string | null; modified: boolean }): void {
+    values.value = cloneParams({ ...DEFAULT_EDITABLE_PARAMS, ...state.values })
+    method.value = state.method ? structuredClone(state.method) : null
+    presetName.value = state.presetName !== null && presets.value.some((p) => p.name === state.presetName) ? state.presetName : null
+    modified.value = state.modified
   }
 
   /** Back to the chosen preset's values (or the defaults), unmodified. */
@@ -170,7 +197,7 @@ export const useParamsStore = defineStore('params', () => {
 
   return {
     values, method, presets, presetName, modified, error,
-    loadPresets, applyPreset, reset, setMethodField, setNumber, setLrParam, setLrPolicy, setStartAt, setDirection, setSpatial,
+    loadPresets, applyPreset, restoreRun, restoreState, reset, setMethodField, setNumber, setLrParam, setLrPolicy, setStartAt, setDirection, setSpatial,
   }
 })
 

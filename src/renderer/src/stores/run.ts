@@ -4,13 +4,15 @@
  * current run count (a runId guard drops stale events of earlier runs). Events that arrive before
  * `run:start` has answered are held and replayed once the runId is known.
  * The trace is held in a shallowRef and replaced per update, never deep-mutated.
- * Shape: `useRunStore() => { runId, status, trace, preview, previewIi, progress, summary, error, start, stop }`
+ * `target` names the run's model, unit and preset, so that views show the run only next to its own unit.
+ * Shape: `useRunStore() => { runId, status, target, trace, preview, previewIi, progress, summary, error, start, stop }`
  */
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { RunProgress, RunSpec, RunStatus, RunSummary } from '../../../shared/run-types'
 import { useVisApi } from '../api/vis-api'
 import { useHistoryStore } from './history'
+import { useThumbsStore } from './thumbs'
 import type { StoreError } from './params'
 
 /** What the UI shows about the run: idle before any, starting while run:start is pending. */
@@ -27,6 +29,15 @@ export interface RunTrace {
 
 export const emptyTrace = (): RunTrace => ({ ii: [], obj: [], lr: [], norm: [], std: [] })
 
+/** Which model, unit and settings the current run is about. */
+export interface RunTarget {
+  modelName: string
+  layer: string
+  channel: number
+  preset: string | null
+  startedAt: string
+}
+
 type PendingEvent = { kind: 'progress'; p: RunProgress } | { kind: 'done'; s: RunSummary }
 
 export const useRunStore = defineStore('run', () => {
@@ -34,6 +45,8 @@ export const useRunStore = defineStore('run', () => {
   const history = useHistoryStore()
   const runId = ref<string | null>(null)
   const status = ref<RunUiStatus>('idle')
+  /** The model, unit and preset of the current (or last) run; null before any. */
+  const target = shallowRef<RunTarget | null>(null)
   /** Series so far; a new object per update. */
   const trace = shallowRef<RunTrace>(emptyTrace())
   /** Latest preview image (PNG data URL) and its iteration. */
@@ -60,6 +73,8 @@ export const useRunStore = defineStore('run', () => {
       ii: [...t.ii, p.ii], obj: [...t.obj, p.obj], lr: [...t.lr, p.lr], norm: [...t.norm, p.norm], std: [...t.std, p.std],
     }
     progress.value = p
+    // Iteration 0 includes warm-up; later ones tell the model's speed (for the thumbnail estimate).
+    if (p.ii > 0) useThumbsStore().noteIterationMs(p.wallMs)
     if (p.preview) {
       preview.value = p.preview
       previewIi.value = p.ii
@@ -73,6 +88,7 @@ export const useRunStore = defineStore('run', () => {
     }
     if (s.runId !== runId.value) return
     summary.value = s
+    if (target.value && s.modelName) target.value = { ...target.value, modelName: s.modelName }
     status.value = s.status
     if (s.status === 'failed') error.value = { code: 'INTERNAL', message: s.error ?? 'the run failed' }
     void history.recordDone(s, preview.value)
@@ -82,9 +98,15 @@ export const useRunStore = defineStore('run', () => {
   api.on('run:progress', onProgress)
   api.on('run:done', onDone)
 
-  /** Start a run; resets the trace and preview. Failures land in `error`, never thrown. */
-  async function start(spec: RunSpec): Promise<void> {
+  /**
+   * Start a run of `spec` on model `modelName`; resets the trace and preview. Failures land in
+   * `error`, never thrown.
+   */
+  async function start(spec: RunSpec, modelName = ''): Promise<void> {
     if (running.value) return
+    target.value = {
+      modelName, layer: spec.params.push_layer, channel: spec.params.push_channel, preset: spec.preset ?? null, startedAt: new Date().toISOString(),
+    }
     runId.value = null
     status.value = 'starting'
     trace.value = emptyTrace()
@@ -130,7 +152,7 @@ export const useRunStore = defineStore('run', () => {
     error.value = null
   }
 
-  return { runId, status, trace, preview, previewIi, progress, summary, error, running, start, stop, clearError }
+  return { runId, status, target, trace, preview, previewIi, progress, summary, error, running, start, stop, clearError }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useRunStore, import.meta.hot))

@@ -9,8 +9,12 @@
  * ended before the answer arrived is not revived by it. `model:changed` clears everything (the
  * thumbnails belong to the old model; main fails that model's jobs, whose end is then ignored) and
  * bumps `generation` so that views reload.
+ * Time: each job measures its rate (ms per rendered unit, cached ones excluded) as thumbnails arrive,
+ * which gives its ETA and is kept per layer for the next estimate; before a first job of a layer,
+ * `estimateMs` extrapolates from a run's ms per iteration on the same model (THUMB_ITERATIONS each).
  * State is replaced as a whole, never deep-mutated (a layer can have a few thousand units).
- * Shape: `useThumbsStore() => { thumbs, jobs, errors, generation, load, render, cancel, clearError, thumbOf }`
+ * Shape: `useThumbsStore() => { thumbs, jobs, errors, generation, load, render, cancel, clearError, thumbOf,
+ *   etaMs, estimateMs, noteIterationMs }`
  */
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
@@ -25,7 +29,22 @@ export interface ThumbJob {
   /** Units finished (cached ones included) and the job's total; total 0 while starting. */
   done: number
   total: number
+  /** When the job started (ms, Date.now) and how many units were done (cached) at its first event. */
+  startedAt?: number
+  firstDone?: number
+  /** Time of its first thumbnail event and units done then (the rate is measured from there). */
+  rateFrom?: { at: number; done: number }
+  /** Measured ms per rendered unit, once two thumbnails arrived. */
+  msPerUnit?: number
 }
+
+/** Iterations of a quick thumbnail (thumb-service THUMB_MAX_ITER). */
+export const THUMB_ITERATIONS = 50
+/**
+ * A thumbnail unit's cost relative to one iteration of a single run: units are optimized 4 at a time
+ * (one batched forward/backward), cheaper per unit than alone.
+ */
+const BATCH_COST_FACTOR = 0.6
 
 /** Copy of `record` without `key`. */
 function without<T>(record: Record<string, T>, key: string): Record<string, T> {
@@ -45,6 +64,14 @@ export const useThumbsStore = defineStore('thumbs', () => {
   const generation = ref(0)
   /** Jobs whose units:done has arrived, so that a late units:render answer does not revive them. */
   const ended = new Set<string>()
+  /** The unit of each layer whose thumbnail arrived last (the grid follows it). */
+  const latest = shallowRef<Record<string, number>>({})
+  /** Measured ms per thumbnail unit, per layer (of the loaded model). */
+  const msPerUnit = shallowRef<Record<string, number>>({})
+  /** ms per iteration of a run on the loaded model (run store), for a first estimate. */
+  const iterationMs = ref<number | null>(null)
+  /** Injected clock (tests). */
+  let now = (): number => Date.now()
 
   function setError(layer: string, error: StoreError): void {
     errors.value = { ...errors.value, [layer]: error }
@@ -74,19 +101,19 @@ export const useThumbsStore = defineStore('thumbs', () => {
     if (list) addThumbs(layer, list)
   }
 
-  /** Start rendering every unit of `layer` (no-op while a job of that layer runs). */
-  async function render(layer: string): Promise<void> {
+  /** Start rendering every unit of `layer`, or only `channels` (no-op while a job of that layer runs). */
+  async function render(layer: string, channels?: number[]): Promise<void> {
     if (jobs.value[layer]) return
     errors.value = without(errors.value, layer)
-    jobs.value = { ...jobs.value, [layer]: { jobId: null, done: 0, total: 0 } }
-    const res = await call(layer, () => api['units:render']({ layer }))
+    jobs.value = { ...jobs.value, [layer]: { jobId: null, done: 0, total: 0, startedAt: now() } }
+    const res = await call(layer, () => api['units:render'](channels ? { layer, channels } : { layer }))
     const job = jobs.value[layer]
     if (!res) {
       if (job && job.jobId === null) jobs.value = without(jobs.value, layer)
       return
     }
     if (ended.has(res.jobId) || !job) return
-    jobs.value = { ...jobs.value, [layer]: { jobId: res.jobId, done: job.done, total: res.total } }
+    jobs.value = { ...jobs.value, [layer]: { ...job, jobId: res.jobId, total: res.total } }
   }
 
   /** Cancel the job of `layer`; its units:done ends it. */
@@ -102,10 +129,18 @@ export const useThumbsStore = defineStore('thumbs', () => {
 
   function onThumb(p: ThumbProgress): void {
     addThumbs(p.layer, [p.thumb])
+    latest.value = { ...latest.value, [p.layer]: p.thumb.channel }
     const job = jobs.value[p.layer]
     // A job this window did not start (another window, or a reload) is adopted so its progress shows.
     if (!ended.has(p.jobId) && (job === undefined || isOurs(job, p.jobId))) {
-      jobs.value = { ...jobs.value, [p.layer]: { jobId: p.jobId, done: p.done, total: p.total } }
+      const t = now()
+      const next: ThumbJob = { ...(job ?? { startedAt: t }), jobId: p.jobId, done: p.done, total: p.total }
+      if (!next.rateFrom) next.rateFrom = { at: t, done: p.done }
+      else if (p.done > next.rateFrom.done) {
+        next.msPerUnit = (t - next.rateFrom.at) / (p.done - next.rateFrom.done)
+        msPerUnit.value = { ...msPerUnit.value, [p.layer]: next.msPerUnit }
+      }
+      jobs.value = { ...jobs.value, [p.layer]: next }
     }
   }
 
@@ -121,6 +156,8 @@ export const useThumbsStore = defineStore('thumbs', () => {
     thumbs.value = {}
     jobs.value = {}
     errors.value = {}
+    msPerUnit.value = {}
+    iterationMs.value = null
     generation.value++
   }
 
@@ -138,7 +175,33 @@ export const useThumbsStore = defineStore('thumbs', () => {
     return thumbs.value[thumbnailKey(layer, channel)]
   }
 
-  return { thumbs, jobs, errors, generation, load, render, cancel, clearError, thumbOf }
+  /** Remaining time of the layer's running job (ms), once its rate is measured; else null. */
+  function etaMs(layer: string): number | null {
+    const job = jobs.value[layer]
+    return job?.msPerUnit !== undefined ? job.msPerUnit * Math.max(0, job.total - job.done) : null
+  }
+
+  /**
+   * About how long rendering `units` uncached units of `layer` takes (ms): the layer's measured rate,
+   * else a run's ms per iteration on this model × THUMB_ITERATIONS (batched); null when neither is known.
+   */
+  function estimateMs(layer: string, units: number): number | null {
+    const measured = msPerUnit.value[layer]
+    if (measured !== undefined) return measured * units
+    return iterationMs.value !== null ? iterationMs.value * THUMB_ITERATIONS * BATCH_COST_FACTOR * units : null
+  }
+
+  /** A run on the loaded model took `ms` per iteration (the run store reports it). */
+  function noteIterationMs(ms: number): void {
+    if (Number.isFinite(ms) && ms > 0) iterationMs.value = ms
+  }
+
+  /** Tests: a fake clock. */
+  function setClock(fn: () => number): void {
+    now = fn
+  }
+
+  return { thumbs, jobs, errors, generation, latest, msPerUnit, iterationMs, load, render, cancel, clearError, thumbOf, etaMs, estimateMs, noteIterationMs, setClock }
 })
 
 if (import.meta.hot) import.meta.hot.accept(acceptHMRUpdate(useThumbsStore, import.meta.hot))
