@@ -19,6 +19,7 @@ import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAUL
 import { METHOD_PRESETS } from '../shared/method-params.ts'
 import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-command.ts'
 import { formatQuality, GifFrames, qualityOf } from './run-extras.ts'
+import { registerSweepCommands } from './sweep-command.ts'
 import {
   parseChannelSwap, parseInteger, parseMean, parseNumber, parseScalarOrTuple, parseSize, parseSpatial,
 } from './parse-values.ts'
@@ -245,6 +246,7 @@ function buildProgram(io: CliIo, run: (p: Promise<number>) => void): Command {
     .option('--layer <name>', 'list the units of one layer, with class labels where known')
     .option('--json', 'machine-readable output', false)
   layers.action(() => run(runLayers(layers, io)))
+  registerSweepCommands(program, io, run)
   return program
 }
 
