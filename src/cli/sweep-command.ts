@@ -16,6 +16,12 @@ import { modelHash } from '../sweep/model-hash.ts'
 import { jobArgv, parseUnits, planJobs, type SweepRunOptions } from '../sweep/plan.ts'
 import { LocalPool } from '../sweep/pool.ts'
 import { runSweep, type JobExecutor, type SweepSummary } from '../sweep/run-sweep.ts'
+import { Job, Queue, QueueEvents } from 'bullmq'
+import { writeFile } from 'node:fs/promises'
+import {
+  BACKOFF_MS, checkRedis, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_GRACE_MS, JOB_ATTEMPTS, parseRedisUrl, queueJobId, startHealthWatch, sweepKey,
+  type QueueJobData, type QueueJobResult,
+} from '../sweep/queue.ts'
 import { allPresetNames, checkPreset } from './general-command.ts'
 import type { CliIo } from './main.ts'
 import { parseInteger } from './parse-values.ts'
@@ -100,6 +106,86 @@ async function runLocalSweep(cmd: Command, io: CliIo): Promise<number> {
   return report(summary, plan.atlas, io)
 }
 
+/** Reject when `signal` aborts. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('aborted'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v) }, (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e) })
+  })
+}
+
+/** A result file name as a worker may send it: one plain name, no path. */
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+
+async function runQueueSweep(cmd: Command, io: CliIo): Promise<number> {
+  const opts = cmd.opts()
+  const target = parseRedisUrl(String(opts.queue))
+  const plan = await planSweep(opts)
+  await checkRedis(target)
+  const { model: _model, ...run } = plan.run
+  void _model
+  const key = sweepKey(plan.model.hash, run)
+  const name = String(opts.queueName)
+  const queue = new Queue<QueueJobData, QueueJobResult>(name, { connection: target.options })
+  const events = new QueueEvents(name, { connection: target.options })
+  queue.on('error', () => {}) // the health watch reports a lost server, once
+  events.on('error', () => {})
+  const lost = new AbortController()
+  let lostMessage = ''
+  const stopHealth = startHealthWatch(target, (opts.giveUp as number) * 1000, (m) => { lostMessage = m; lost.abort() })
+  const signal = io.signal ? AbortSignal.any([io.signal, lost.signal]) : lost.signal
+  const added: string[] = []
+  const execute: JobExecutor = (job, staging) => raceAbort((async () => {
+    const id = queueJobId(key, job)
+    const existing = await Job.fromId<QueueJobData, QueueJobResult>(queue, id)
+    if (existing && (await existing.isFailed())) await existing.remove() // a re-run tries failed jobs again
+    const j = await queue.add(job.id, { sweepKey: key, modelHash: plan.model.hash, job, run }, {
+      jobId: id, attempts: JOB_ATTEMPTS, backoff: { type: 'exponential', delay: BACKOFF_MS }, removeOnComplete: false, removeOnFail: false,
+    })
+    added.push(id)
+    let value: QueueJobResult | undefined
+    try {
+      value = await j.waitUntilFinished(events) as QueueJobResult | undefined
+    } catch (err) {
+      return { ok: false as const, error: (err as Error).message.split('\n')[0] }
+    }
+    value ??= (await Job.fromId<QueueJobData, QueueJobResult>(queue, id))?.returnvalue
+    if (!value?.files?.some((f) => f.name.endsWith('info.json'))) return { ok: false as const, error: `worker returned no result for ${job.id}` }
+    for (const f of value.files) {
+      if (!SAFE_NAME.test(f.name)) return { ok: false as const, error: `worker ${value.worker} sent a bad file name` }
+      await writeFile(path.join(staging, f.name), Buffer.from(f.base64, 'base64'))
+    }
+    return { ok: true as const }
+  })(), signal)
+  let summary: SweepSummary
+  try {
+    await raceAbort(events.waitUntilReady(), signal)
+    io.stderr(`deepvis sweep: ${plan.model.name} (hash ${plan.model.hash.slice(0, 12)}), ${plan.layers.map((l) => `${l.name} (${l.units.length} units)`).join(', ')} x ${plan.presets.join(', ')}; jobs on ${target.display} queue ${name}\n`)
+    summary = await runSweep({ atlas: plan.atlas, jobs: plan.jobs, concurrency: Math.max(1, plan.jobs.length), execute, io, signal })
+    if (!lost.signal.aborted) {
+      // Results are in the atlas now: drop the finished jobs from Redis (failed ones stay listed there).
+      for (const id of added) {
+        const j = await Job.fromId(queue, id)
+        if (j && (await j.isCompleted())) await j.remove()
+      }
+    }
+  } finally {
+    stopHealth()
+    const quit = Promise.all([queue.close(), events.close()])
+    await Promise.race([quit, new Promise((r) => setTimeout(r, 2000))])
+    if (lost.signal.aborted) { void queue.disconnect(); void events.disconnect() }
+  }
+  await writeAtlas(plan.atlas, { model: plan.model, layers: plan.layers, presets: plan.presets, jobs: plan.jobs, failed: summary.failed })
+  if (lostMessage) {
+    io.stderr(`deepvis sweep: ${lostMessage}; ${summary.done} results written to ${plan.atlas} are kept; run the same command again to continue\n`)
+    report(summary, plan.atlas, io)
+    return 1
+  }
+  return report(summary, plan.atlas, io)
+}
+
 export function addSweepOptions(cmd: Command): Command {
   const int = (flag: string) => (v: string): number => parseInteger(flag, v)
   const positive = (flag: string) => (v: string): number => {
@@ -117,12 +203,15 @@ export function addSweepOptions(cmd: Command): Command {
     .option('--workers <n>', `local engine workers (default: one per core, ${os.availableParallelism()} here)`, positive('--workers'))
     .option('--max-iter <n>', 'iterations of every job (default: the preset\'s)', int('--max-iter'))
     .option('--rand-seed <n>', 'seed of every job (default: the preset\'s)', int('--rand-seed'))
+    .option('--queue <url>', 'put the jobs on a BullMQ queue at this Redis server (redis://[:password@]host:port[/db]) for `deepvis worker`s to run')
+    .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
+    .option('--give-up <s>', 'with --queue: stop when Redis has been unreachable this many seconds', positive('--give-up'), DEFAULT_REDIS_GRACE_MS / 1000)
 }
 
 /** Add `sweep` to the CLI. */
 export function registerSweepCommands(program: Command, io: CliIo, run: (p: Promise<number>) => void): void {
   const sweep = addSweepOptions(program.command('sweep').description(
     'render every unit of the chosen layers with every chosen preset into a browsable atlas (index.html); resumable'))
-  sweep.action(() => run(runLocalSweep(sweep, io)))
+  sweep.action(() => run(sweep.opts().queue ? runQueueSweep(sweep, io) : runLocalSweep(sweep, io)))
 }
 
