@@ -90,17 +90,20 @@ async function runLocalSweep(cmd: Command, io: CliIo): Promise<number> {
   const opts = cmd.opts()
   const plan = await planSweep(opts)
   const workers = (opts.workers as number | undefined) ?? os.availableParallelism()
-  const pool = new LocalPool(Math.min(workers, Math.max(1, plan.jobs.length)))
+  const size = Math.min(workers, Math.max(1, plan.jobs.length))
+  // Started on the first job to run (a sweep with nothing left to do loads no engine).
+  let pool: LocalPool | null = null
   const execute: JobExecutor = async (job, staging) => {
+    pool ??= new LocalPool(size)
     const r = await pool.run(jobArgv(job, plan.run, staging))
     return r.code === 0 ? { ok: true } : { ok: false, error: errorLine(r.err, r.code) }
   }
   let summary: SweepSummary
   try {
-    io.stderr(`deepvis sweep: ${plan.model.name}, ${plan.layers.map((l) => `${l.name} (${l.units.length} units)`).join(', ')} x ${plan.presets.join(', ')}; ${pool.size} local workers\n`)
-    summary = await runSweep({ atlas: plan.atlas, jobs: plan.jobs, concurrency: pool.size, execute, io, signal: io.signal })
+    io.stderr(`deepvis sweep: ${plan.model.name}, ${plan.layers.map((l) => `${l.name} (${l.units.length} units)`).join(', ')} x ${plan.presets.join(', ')}; ${size} local workers\n`)
+    summary = await runSweep({ atlas: plan.atlas, jobs: plan.jobs, concurrency: size, execute, io, signal: io.signal })
   } finally {
-    await pool.close()
+    await (pool as LocalPool | null)?.close()
   }
   await writeAtlas(plan.atlas, { model: plan.model, layers: plan.layers, presets: plan.presets, jobs: plan.jobs, failed: summary.failed })
   return report(summary, plan.atlas, io)

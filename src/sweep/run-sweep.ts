@@ -102,7 +102,8 @@ export async function runSweep(opts: {
       } catch (err) {
         outcome = { ok: false, error: err instanceof Error ? err.message.split('\n')[0] : String(err) }
       }
-      if (opts.signal?.aborted) {
+      if (!outcome.ok && opts.signal?.aborted) {
+        // Stopped (Ctrl-C, or the queue's server lost): not the job's failure.
         await rm(staging, { recursive: true, force: true })
         break
       }
