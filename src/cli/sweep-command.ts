@@ -204,7 +204,7 @@ export function addSweepOptions(cmd: Command): Command {
     .requiredOption('--out <dir>', 'atlas folder (created; re-running skips what it holds)')
     .addOption(new Option('--backend <name>', 'tfjs backend of the engine workers').choices([...BACKEND_CHOICES]).default('auto'))
     .option('--workers <n>', `local engine workers (default: one per core, ${os.availableParallelism()} here)`, positive('--workers'))
-    .option('--max-iter <n>', 'iterations of every job (default: the preset\'s)', int('--max-iter'))
+    .option('--max-iter <n>', 'iterations of every job (default: the preset\'s)', positive('--max-iter'))
     .option('--rand-seed <n>', 'seed of every job (default: the preset\'s)', int('--rand-seed'))
     .option('--queue <url>', 'put the jobs on a BullMQ queue at this Redis server (redis://[:password@]host:port[/db]) for `deepvis worker`s to run')
     .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
