@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
+import cliProgress from 'cli-progress'
 import { isDone, jobDir, type SweepJob } from './plan.ts'
 
 /** Runs one job, writing its result files into `stagingDir` (which exists). */
@@ -81,11 +82,23 @@ export async function runSweep(opts: {
   const summary: SweepSummary = { planned: jobs.length, skipped: jobs.length - todo.length, done: 0, failed: [], seconds: 0, perMinute: 0, interrupted: false }
   io.stderr(`deepvis sweep: ${jobs.length} jobs, ${summary.skipped} already in the atlas, ${todo.length} to run\n`)
   const started = performance.now()
+  // On a terminal: one bar (failures are listed at the end); otherwise one line per finished job.
+  const bar = io.isTTY && todo.length > 0
+    ? new cliProgress.SingleBar({
+      format: 'sweep |{bar}| {value}/{total} jobs | {rate} units/min | eta {eta_clock} | {failed} failed',
+      stream: process.stderr, hideCursor: true, clearOnComplete: false,
+    }, cliProgress.Presets.shades_classic)
+    : null
+  bar?.start(todo.length, 0, { rate: '-', eta_clock: '-', failed: 0 })
   const progress = (job: SweepJob, status: string): void => {
     const finished = summary.done + summary.failed.length
     const secs = (performance.now() - started) / 1000
     const rate = finished / secs
     const eta = (todo.length - finished) / rate
+    if (bar) {
+      bar.update(finished, { rate: (rate * 60).toFixed(1), eta_clock: clock(eta), failed: summary.failed.length })
+      return
+    }
     io.stderr(`[${finished}/${todo.length}] ${job.layer}:${job.unit} ${job.preset} ${status} | ${(rate * 60).toFixed(1)} units/min | eta ${clock(eta)} | ${summary.failed.length} failed\n`)
   }
   let next = 0
@@ -118,7 +131,11 @@ export async function runSweep(opts: {
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, Math.max(1, todo.length)) }, runner))
+  try {
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, Math.max(1, todo.length)) }, runner))
+  } finally {
+    bar?.stop()
+  }
   summary.seconds = (performance.now() - started) / 1000
   summary.perMinute = summary.done > 0 ? (summary.done / summary.seconds) * 60 : 0
   summary.interrupted = Boolean(opts.signal?.aborted)
