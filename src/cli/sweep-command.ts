@@ -16,7 +16,6 @@ import { modelHash } from '../sweep/model-hash.ts'
 import { jobArgv, parseUnits, planJobs, type SweepRunOptions } from '../sweep/plan.ts'
 import { LocalPool } from '../sweep/pool.ts'
 import { runSweep, type JobExecutor, type SweepSummary } from '../sweep/run-sweep.ts'
-import { Job, Queue, QueueEvents } from 'bullmq'
 import { writeFile } from 'node:fs/promises'
 import {
   BACKOFF_MS, checkRedis, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_GRACE_MS, JOB_ATTEMPTS, parseRedisUrl, queueJobId, startHealthWatch, sweepKey,
@@ -131,13 +130,14 @@ async function runQueueSweep(cmd: Command, io: CliIo): Promise<number> {
   void _model
   const key = sweepKey(plan.model.hash, run)
   const name = String(opts.queueName)
+  const { Job, Queue, QueueEvents } = await import('bullmq')
   const queue = new Queue<QueueJobData, QueueJobResult>(name, { connection: target.options })
   const events = new QueueEvents(name, { connection: target.options })
   queue.on('error', () => {}) // the health watch reports a lost server, once
   events.on('error', () => {})
   const lost = new AbortController()
   let lostMessage = ''
-  const stopHealth = startHealthWatch(target, (opts.giveUp as number) * 1000, (m) => { lostMessage = m; lost.abort() })
+  const stopHealth = await startHealthWatch(target, (opts.giveUp as number) * 1000, (m) => { lostMessage = m; lost.abort() })
   const signal = io.signal ? AbortSignal.any([io.signal, lost.signal]) : lost.signal
   const added: string[] = []
   const execute: JobExecutor = (job, staging) => raceAbort((async () => {

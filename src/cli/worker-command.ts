@@ -9,7 +9,7 @@ import { Command } from 'commander'
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import type { Job } from 'bullmq'
 import { DeepVisError } from '../engine/errors.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder } from '../engine/node/load-model.ts'
 import { initBackend } from '../engine/node/backends.ts'
@@ -40,6 +40,7 @@ async function runWorker(cmd: Command, io: CliIo): Promise<number> {
   loaded.model.dispose()
   const hash = await modelHash(modelPath)
   await checkRedis(target)
+  const { UnrecoverableError, Worker } = await import('bullmq')
   const concurrency = (opts.concurrency as number | undefined) ?? os.availableParallelism()
   const name = `${os.hostname()}-${process.pid}`
   const pool = new LocalPool(concurrency)
@@ -98,7 +99,7 @@ async function runWorker(cmd: Command, io: CliIo): Promise<number> {
     await pool.close()
     finished()
   }
-  const stopHealth = startHealthWatch(target, (opts.giveUp as number) * 1000, (m) => {
+  const stopHealth = await startHealthWatch(target, (opts.giveUp as number) * 1000, (m) => {
     io.stderr(`deepvis worker: ${m}; stopping (jobs in flight go back to the queue when their lock expires)\n`)
     exitCode = 1
     void shutdown(true)

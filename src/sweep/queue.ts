@@ -10,7 +10,8 @@
  *   `queueJobId(sweepKey, job)`; `startHealthWatch(target, onLost) => stop()`.
  */
 import { createHash } from 'node:crypto'
-import { Redis, type RedisOptions } from 'ioredis'
+// ioredis and bullmq are imported when a queue is used: every other CLI command starts without them.
+import type { RedisOptions } from 'ioredis'
 import { DeepVisError } from '../engine/errors.ts'
 import { layerSegment, type SweepJob, type SweepRunOptions } from './plan.ts'
 
@@ -72,6 +73,7 @@ function redisMessage(err: unknown): string {
 
 /** Connect once and check the server: reachable, password right, version >= 6.2. Throws one clear line. */
 export async function checkRedis(target: RedisTarget): Promise<void> {
+  const { Redis } = await import('ioredis')
   const client = new Redis({ ...target.options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 5000 })
   let lastError = ''
   client.on('error', (e: Error) => { lastError = e.message }) // reported below, once
@@ -106,9 +108,10 @@ export function queueJobId(key: string, job: SweepJob): string {
 
 /**
  * Ping the server every second; call `onLost(message)` once when it has been unreachable for `graceMs`.
- * Returns a stop function.
+ * Resolves to a stop function.
  */
-export function startHealthWatch(target: RedisTarget, graceMs: number, onLost: (message: string) => void): () => void {
+export async function startHealthWatch(target: RedisTarget, graceMs: number, onLost: (message: string) => void): Promise<() => void> {
+  const { Redis } = await import('ioredis')
   const client = new Redis({ ...target.options, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 500 })
   client.on('error', () => {})
   let lastOk = Date.now()
