@@ -19,6 +19,8 @@ import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAUL
 import { METHOD_PRESETS } from '../shared/method-params.ts'
 import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-command.ts'
 import { formatQuality, GifFrames, qualityOf } from './run-extras.ts'
+import { registerSweepCommands } from './sweep-command.ts'
+import { registerWorkerCommand } from './worker-command.ts'
 import {
   parseChannelSwap, parseInteger, parseMean, parseNumber, parseScalarOrTuple, parseSize, parseSpatial,
 } from './parse-values.ts'
@@ -249,6 +251,8 @@ function buildProgram(io: CliIo, run: (p: Promise<number>) => void): Command {
     .option('--json', 'machine-readable output', false)
     .option('--all', 'also list plumbing layers (reshapes, gathers... of ONNX models), hidden by default', false)
   layers.action(() => run(runLayers(layers, io)))
+  registerSweepCommands(program, io, run)
+  registerWorkerCommand(program, io, run)
   return program
 }
 
