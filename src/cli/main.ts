@@ -15,6 +15,7 @@ import {
 import { optimizeImage, resolveTarget } from '../engine/optimize.ts'
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/load-model.ts'
+import { acquireModel } from './model-cache.ts'
 import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/save-results.ts'
 import { METHOD_PRESETS } from '../shared/method-params.ts'
 import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-command.ts'
@@ -107,7 +108,7 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
   checkPreset(opts.preset as string | undefined) // unknown preset: fail before loading anything
   const method = methodOf(cmd) // flags of the other method: fail before loading anything
   const backend = await initBackend(opts.backend as BackendChoice)
-  const loaded = await loadModelFolder((opts.model as string | undefined) ?? DEFAULT_MODEL_DIR, overridesFrom(opts))
+  const { loaded, release } = await acquireModel((opts.model as string | undefined) ?? DEFAULT_MODEL_DIR, overridesFrom(opts), backend.name)
   try {
     if (method !== 'dvt') return await runGeneral(cmd, io, loaded, backend)
     const lastLayer = loaded.model.layerNames[loaded.model.layerNames.length - 1]
@@ -166,7 +167,7 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
     ].join('\n'))
     return result.interrupted ? 130 : 0
   } finally {
-    loaded.model.dispose()
+    release()
   }
 }
 

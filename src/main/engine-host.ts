@@ -33,6 +33,7 @@ import type { VisModel } from '../engine/model/vis-model.ts'
 import type { AppInfo, InputSpecOverride } from '../shared/app-types.ts'
 import type { EventChannel, EventMap, InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contract.ts'
 import type { IpcHandlers } from './ipc.ts'
+import { atlasHandlers } from './atlas-service.ts'
 import { adoptStagedUpload, expandHome, exportRun, storeUpload } from './model-files.ts'
 import { createRecentModels, RECENT_MODELS_FILE, type RecentModels } from './recent-models.ts'
 import { createRunService, type Emit, type RunEngine, type RunService } from './run-service.ts'
@@ -468,6 +469,7 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
     'units:render': (req) => thumbs().render(req),
     'units:cancel': (jobId) => thumbs().cancel(jobId),
     'units:thumbs': (layer) => thumbs().thumbs(layer),
+    ...atlasHandlers(),
   }
 
   function dispose(): void {

@@ -164,6 +164,10 @@ export function withFolderDialogs(engine: IpcHandlers, pickFolder: PickFolder): 
       const folder = await pickFolder({ title: 'Open a model: a TensorFlow.js folder, an .onnx file or its folder', createDirectory: false, modelFiles: true })
       return folder === null ? null : engine['model:open'](folder)
     },
+    'atlas:pick': async () => {
+      const folder = await pickFolder({ title: 'Open an atlas: the --out folder of deepvis sweep', createDirectory: false })
+      return folder === null ? null : engine['atlas:open'](folder)
+    },
     'run:export': async (req) => {
       if (req.folder !== null) return engine['run:export'](req)
       const folder = await pickFolder({ title: 'Export the run to a folder', createDirectory: true })

@@ -31,6 +31,7 @@ import type { RunSpec, RunSummary } from '../shared/run-types.ts'
 import type { EngineHost } from './engine-host.ts'
 import type { EngineWorkerData, WorkerMessage, WorkerRequest } from './engine-worker.ts'
 import type { IpcHandlers } from './ipc.ts'
+import { atlasHandlers } from './atlas-service.ts'
 import { presetInfos } from './presets.ts'
 import { getStoredRun, listStoredRuns } from './run-store.ts'
 import type { Emit } from './run-service.ts'
@@ -314,6 +315,8 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
     'units:render': (req) => renderUnits(req),
     'units:cancel': (jobId) => call('units:cancel', jobId),
     'units:thumbs': (layer) => call('units:thumbs', layer),
+    // Atlases are files on disk: read here, never waiting for the engine's iteration.
+    ...atlasHandlers(),
   }
 
   return {

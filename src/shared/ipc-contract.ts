@@ -12,6 +12,7 @@
  */
 import type { ErrorCode as EngineErrorCode } from '../engine/errors'
 import type { PresetInfo, RunDetail, RunProgress, RunSpec, RunSummary } from './run-types'
+import type { AtlasInfo, AtlasThumbsPage, AtlasThumbsRequest, AtlasUnitPage, AtlasUnitRequest } from './atlas-types'
 import type {
   AppInfo, ExportRequest, ExportResult, InputSpecOverride, RecentModel, ThumbDone, ThumbProgress, ThumbRequest, UnitThumb,
   StagedUpload,
@@ -122,6 +123,14 @@ export interface InvokeMap {
   'units:cancel': (jobId: string) => void
   /** Cached thumbnails of a layer of the loaded model (with its current input spec). */
   'units:thumbs': (layer: string) => UnitThumb[]
+  /** Open an atlas folder written by `deepvis sweep` (a path on the engine's machine): its layers and counts. */
+  'atlas:open': (folder: string) => AtlasInfo
+  /** Electron: choose an atlas folder in a dialog and open it; null when the user cancels. Web: BAD_PARAM. */
+  'atlas:pick': () => AtlasInfo | null
+  /** A page of an atlas layer's unit grid, one thumbnail per preset. */
+  'atlas:thumbs': (req: AtlasThumbsRequest) => AtlasThumbsPage
+  /** One unit of an atlas: every preset's best / last / majority with quality readouts. */
+  'atlas:unit': (req: AtlasUnitRequest) => AtlasUnitPage
 }
 
 /** Events main pushes to the renderer: channel -> payload. */
@@ -183,6 +192,10 @@ const CHANNEL_SET: { readonly [K in InvokeChannel]: true } = {
   'units:render': true,
   'units:cancel': true,
   'units:thumbs': true,
+  'atlas:open': true,
+  'atlas:pick': true,
+  'atlas:thumbs': true,
+  'atlas:unit': true,
 }
 
 /** Every channel of `InvokeMap`, as a runtime list (the preload and main iterate it). */

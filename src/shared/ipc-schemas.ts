@@ -19,6 +19,7 @@ import {
 
 import type { RunSpec } from './run-types'
 import type { ExportRequest, InputSpecOverride, ThumbRequest, UploadedFile } from './app-types'
+import { MAX_ATLAS_PAGE } from './atlas-types'
 
 /** The limits, re-exported for main-side users. */
 export {
@@ -148,4 +149,10 @@ export const ipcPayloadSchemas: { readonly [K in InvokeChannel]: z.ZodType<Paylo
   'units:render': thumbRequestSchema,
   'units:cancel': runIdSchema,
   'units:thumbs': layerName,
+  'atlas:open': fsPath,
+  'atlas:pick': z.undefined(),
+  'atlas:thumbs': z.strictObject({
+    path: fsPath, layer: layerName, offset: nonNegativeInt.max(10_000_000), limit: z.number().int().min(1).max(MAX_ATLAS_PAGE),
+  }),
+  'atlas:unit': z.strictObject({ path: fsPath, layer: layerName, unit: nonNegativeInt.max(10_000_000) }),
 }

@@ -1,11 +1,16 @@
 /**
  * One engine worker of the local sweep pool (a worker_threads thread): tfjs and the CLI are imported
- * once per thread, then every job is one in-process `deepvis optimize` run (src/cli/main.ts `main`,
- * the same code path as a single CLI run, so a sweep's results equal single runs').
+ * once per thread, and so is the model (src/cli/model-cache.ts); then every job is one in-process
+ * `deepvis optimize` run (src/cli/main.ts `main`, the same code path as a single CLI run, so a sweep's
+ * results equal single runs').
  * Messages in: `{ id, argv }`; out: `{ id, code, out, err }`.
  */
 import { parentPort } from 'node:worker_threads'
 import { main } from '../cli/main.ts'
+import { enableModelCache } from '../cli/model-cache.ts'
+
+// Every job of a sweep uses the same model: load it once per thread, not once per job.
+enableModelCache()
 
 /** A job as the pool sends it. */
 export interface PoolTask { id: number; argv: string[] }

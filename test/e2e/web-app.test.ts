@@ -9,7 +9,8 @@
  * side by side (differing parameters highlighted, both runs done with images and plots); a bad
  * model folder gives a clear error while the loaded model keeps working. Each step saves a
  * screenshot under test-results/e2e/. Then the lucid preset (grouped under Lucid, its own fields only) for
- * 20 steps, done with an image; a run with GIF every 5 shows the GIF and exports it (5 frames). Skipped, with a message, where /usr/bin/chromium is absent (CI installs it).
+ * 20 steps, done with an image; a run with GIF every 5 shows the GIF and exports it (5 frames); a model folder
+ * uploaded from the page; the Atlas view opens a `deepvis sweep` atlas: layers, a grid, a unit page. Skipped, with a message, where /usr/bin/chromium is absent (CI installs it).
  */
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -19,6 +20,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
+import { cli } from '../helpers/cli.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const CHROMIUM = '/usr/bin/chromium'
@@ -323,5 +325,32 @@ describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)
     expect(readFileSync(path.join(tmp, 'uploads', stored[0], 'weights.bin'))).toEqual(readFileSync(path.join(MODEL_DIR, 'weights.bin')))
     await eventually(text(page.getByRole('listbox', { name: 'Model layers' }))).toContain('logits')
     await shot('13-uploaded')
+  })
+
+  it('opens a sweep\'s atlas in the Atlas view: layers, the grid of units, a unit page', async () => {
+    const atlas = path.join(tmp, 'atlas')
+    const r = await cli('sweep', '--layers', 'logits', '--units', '0-3', '--preset', 'yosinski-1', '--preset', 'yosinski-3',
+      '--max-iter', '20', '--backend', 'wasm', '--workers', '1', '--out', atlas)
+    expect(r.code, r.err).toBe(0)
+    await page.getByRole('navigation', { name: 'View' }).getByRole('button', { name: 'Atlas' }).click()
+    const form = page.getByRole('form', { name: 'Open an atlas' })
+    await form.locator('input[name="atlasPath"]').fill(atlas)
+    await form.getByRole('button', { name: 'Open' }).click()
+    await eventually(text(page.getByTestId('atlas-meta'))).toContain('8 of 8 planned')
+    await page.getByRole('listbox', { name: 'Atlas layers' }).getByRole('option').filter({ hasText: 'logits' }).click()
+    const grid = page.getByTestId('atlas-grid')
+    await eventually(() => grid.locator('img').count()).toBe(8)
+    await eventually(() => grid.locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as unknown as ImageLike).naturalWidth === 64).length)).toBe(8)
+    expect(await grid.locator('.atlas-grid__caption').first().innerText()).toMatch(/#0 grating vertical/)
+    await shot('14-atlas-grid')
+    await grid.locator('[data-unit="2"]').click()
+    await eventually(text(page.getByTestId('atlas-unit-title'))).toMatch(/logits:2/)
+    const unitPage = page.locator('.atlas-unit')
+    await eventually(() => unitPage.locator('figure img').count()).toBeGreaterThanOrEqual(4)
+    expect(await unitPage.innerText()).toMatch(/best: obj [-\d.]+ at ii \d+/)
+    expect(await unitPage.innerText()).toMatch(/activation/)
+    await shot('15-atlas-unit')
+    await page.keyboard.press('ArrowRight')
+    await eventually(text(page.getByTestId('atlas-unit-title'))).toMatch(/logits:3/)
   })
 })

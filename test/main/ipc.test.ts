@@ -65,6 +65,10 @@ function sampleHandlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'units:render': () => ({ jobId: 'job-1', total: 0, cached: 0 }),
     'units:cancel': () => undefined,
     'units:thumbs': () => [],
+    'atlas:open': () => { throw new DeepVisError('BAD_PARAM', 'no atlas') },
+    'atlas:pick': () => null,
+    'atlas:thumbs': () => ({ layer: 'conv', total: 0, offset: 0, cells: [] }),
+    'atlas:unit': () => { throw new DeepVisError('BAD_UNIT', 'no unit') },
     ...overrides,
   }
 }

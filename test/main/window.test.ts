@@ -178,6 +178,19 @@ describe('folder-dialog overlays', () => {
     expect(showOpenDialog.mock.calls[0]).toHaveLength(1)
   })
 
+  it('atlas:pick opens the chosen folder as an atlas (folders only); null when cancelled', async () => {
+    const atlas = { path: '/atlases/a' } as never
+    const openAtlas = vi.fn(async (_folder: string) => atlas)
+    const engine = { ...fakeEngine().handlers, 'atlas:open': openAtlas } as unknown as IpcHandlers
+    showOpenDialog.mockResolvedValue({ canceled: false, filePaths: ['/atlases/a'] })
+    expect(await withFolderDialogs(engine, folderPicker(() => win))['atlas:pick'](undefined)).toBe(atlas)
+    expect(openAtlas).toHaveBeenCalledWith('/atlases/a')
+    expect(showOpenDialog).toHaveBeenCalledWith(win, expect.objectContaining({ properties: ['openDirectory'] }))
+    showOpenDialog.mockResolvedValue({ canceled: true, filePaths: [] })
+    expect(await withFolderDialogs(engine, folderPicker(() => win))['atlas:pick'](undefined)).toBeNull()
+    expect(openAtlas).toHaveBeenCalledTimes(1)
+  })
+
   it('run:export with a folder goes to the engine unchanged, without a dialog', async () => {
     const engine = fakeEngine()
     const req = { runId: 'r1', folder: '/out/run' }

@@ -132,7 +132,7 @@ describe('createWorkerEngineHost on a real worker', () => {
     expect((done.payload as RunSummary).iterations).toBeLessThan(LONG_RUN_ITERS)
   })
 
-  it('answers presets:list, runs:list and runs:get in this thread, without a message to the busy worker', async () => {
+  it('answers presets:list, runs:list, runs:get and atlas:* in this thread, without a message to the busy worker', async () => {
     const worker = h.workers[h.workers.length - 1]
     const posted: unknown[] = []
     const post = worker.postMessage.bind(worker)
@@ -149,6 +149,8 @@ describe('createWorkerEngineHost on a real worker', () => {
       expect(runs.map((r) => r.runId)).not.toContain(runId)
       expect(runs.length).toBeGreaterThan(0)
       expect((await h.host.handlers['runs:get'](runs[0].runId)).runId).toBe(runs[0].runId)
+      // Atlases are files on disk too (a folder without a manifest is refused here, at once).
+      await expect(h.host.handlers['atlas:open'](tmp)).rejects.toThrow(/holds no manifest\.json/)
       expect(posted.length).toBe(before)
       await h.host.handlers['run:stop'](runId)
       await h.next((e) => e.event === 'run:done' && (e.payload as RunSummary).runId === runId)
