@@ -3,9 +3,12 @@
  * GoogLeNet, app-units.png on the embedded model) through the web mode in Debian's Chromium, on a temporary
  * history. Needs a built renderer (`npx electron-vite build`), /usr/bin/chromium and
  * ../shared/models/googlenet_bvlc; about 15 minutes on a 2-core machine (GoogLeNet on wasm).
- * Usage: `npx tsx scripts/app-screenshots.ts [main,compare,units,gunits]`
+ * `atlas` takes docs/app-atlas.png (the app's Atlas view) and docs/atlas-site.png (the atlas's own static
+ * page, opened from disk) of the atlas folder given as the next argument (any `deepvis sweep --out`).
+ * Usage: `npx tsx scripts/app-screenshots.ts [main,compare,units,gunits,atlas] [ATLAS_DIR]`
  */
 import { mkdtempSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import os from 'node:os'
 import path from 'node:path'
 import { chromium } from 'playwright-core'
@@ -57,7 +60,24 @@ if (only.includes('units')) {
   await page.waitForTimeout(1500)
   await page.screenshot({ path: path.join(ROOT, 'docs/app-units.png') })
 }
-await openModel(GOOGLENET, /GoogLeNet/)
+if (only.includes('atlas')) {
+  const atlasDir = path.resolve(process.argv[3] ?? 'atlas')
+  log(`atlas ${atlasDir}`)
+  await page.getByRole('navigation', { name: 'View' }).getByRole('button', { name: 'Atlas' }).click()
+  await page.locator('input[name="atlasPath"]').fill(atlasDir)
+  await page.getByRole('form', { name: 'Open an atlas' }).getByRole('button', { name: 'Open' }).click()
+  await page.getByRole('listbox', { name: 'Atlas layers' }).getByRole('option').first().click()
+  await until(async () => (await page.getByTestId('atlas-grid').locator('img').count()) > 0, 60_000)
+  await page.waitForTimeout(1500)
+  await page.screenshot({ path: path.join(ROOT, 'docs/app-atlas.png') })
+  const site = await (await browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage()
+  const layer = (await page.getByRole('listbox', { name: 'Atlas layers' }).getByRole('option').first().locator('.name').innerText()).trim()
+  await site.goto(`${pathToFileURL(path.join(atlasDir, 'index.html')).href}#layer=${encodeURIComponent(layer)}`)
+  await site.waitForTimeout(2000)
+  await site.screenshot({ path: path.join(ROOT, 'docs/atlas-site.png') })
+  await page.getByRole('navigation', { name: 'View' }).getByRole('button', { name: 'Explore' }).click()
+}
+if (only.some((v) => v === 'main' || v === 'compare' || v === 'gunits')) await openModel(GOOGLENET, /GoogLeNet/)
 if (only.includes('main')) {
   log('googlenet main')
   await findUnit('flamingo', /flamingo/)

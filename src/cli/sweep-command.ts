@@ -38,6 +38,19 @@ export interface SweepPlan {
   run: SweepRunOptions
 }
 
+/**
+ * The backend for reading a model's layer shapes (the coordinator, a queue worker's start-up check):
+ * wasm, whose forward pass (the load's trial pass, shape inference) takes ~2.5 s on GoogLeNet where the
+ * pure-JS cpu backend takes ~19 s; cpu where wasm cannot start.
+ */
+export async function shapeBackend(): Promise<void> {
+  try {
+    await initBackend('wasm')
+  } catch {
+    await initBackend('cpu')
+  }
+}
+
 /** Check the flags, load the model once for its layers, and plan the jobs. */
 export async function planSweep(opts: Record<string, unknown>): Promise<SweepPlan> {
   const presets = (opts.preset as string[] | undefined) ?? []
@@ -46,7 +59,7 @@ export async function planSweep(opts: Record<string, unknown>): Promise<SweepPla
   const layerNames = String(opts.layers).split(',').map((s) => s.trim()).filter(Boolean)
   if (layerNames.length === 0) throw new DeepVisError('BAD_PARAM', '--layers: give one or more layer names separated by commas')
   const modelPath = (opts.model as string | undefined) ?? DEFAULT_MODEL_DIR
-  await initBackend('cpu') // the coordinator only reads layer shapes
+  await shapeBackend() // the coordinator only reads layer shapes
   const loaded = await loadModelFolder(modelPath)
   const layers: AtlasLayer[] = []
   try {

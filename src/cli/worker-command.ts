@@ -12,8 +12,8 @@ import path from 'node:path'
 import type { Job } from 'bullmq'
 import { DeepVisError } from '../engine/errors.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder } from '../engine/node/load-model.ts'
-import { initBackend } from '../engine/node/backends.ts'
 import { modelHash } from '../sweep/model-hash.ts'
+import { displayUrl, fetchModel, isModelUrl } from '../sweep/fetch-model.ts'
 import { jobArgv } from '../sweep/plan.ts'
 import { LocalPool } from '../sweep/pool.ts'
 import {
@@ -22,7 +22,7 @@ import {
 } from '../sweep/queue.ts'
 import type { CliIo } from './main.ts'
 import { parseInteger } from './parse-values.ts'
-import { errorLine } from './sweep-command.ts'
+import { errorLine, shapeBackend } from './sweep-command.ts'
 
 const positive = (flag: string) => (v: string): number => {
   const n = parseInteger(flag, v)
@@ -33,9 +33,21 @@ const positive = (flag: string) => (v: string): number => {
 async function runWorker(cmd: Command, io: CliIo): Promise<number> {
   const opts = cmd.opts()
   const target = parseRedisUrl(String(opts.queue))
-  const modelPath = (opts.model as string | undefined) ?? DEFAULT_MODEL_DIR
+  const modelArg = (opts.model as string | undefined) ?? DEFAULT_MODEL_DIR
+  // A model at a URL is downloaded once into a private folder, removed when the worker stops.
+  const fetched = isModelUrl(modelArg) ? await fetchModel(modelArg) : null
+  if (fetched) io.stderr(`deepvis worker: model downloaded from ${displayUrl(modelArg)} into ${fetched.dir}\n`)
+  try {
+    return await serve(cmd, io, target, fetched ? fetched.file : modelArg, fetched ? displayUrl(modelArg) : modelArg)
+  } finally {
+    await fetched?.cleanup()
+  }
+}
+
+async function serve(cmd: Command, io: CliIo, target: ReturnType<typeof parseRedisUrl>, modelPath: string, modelShown: string): Promise<number> {
+  const opts = cmd.opts()
   // The model must load here (a clear error now, not on the first job), and its hash is the worker's identity.
-  await initBackend('cpu')
+  await shapeBackend()
   const loaded = await loadModelFolder(modelPath)
   loaded.model.dispose()
   const hash = await modelHash(modelPath)
@@ -52,7 +64,7 @@ async function runWorker(cmd: Command, io: CliIo): Promise<number> {
   const processor = async (job: Job<QueueJobData, QueueJobResult>): Promise<QueueJobResult> => {
     const data = job.data
     if (data.modelHash !== hash) {
-      const msg = `model hash differs: this worker's model (${modelPath}) is ${hash.slice(0, 12)}, the sweep's is ${data.modelHash.slice(0, 12)}; start the worker with --model pointing at the sweep's model`
+      const msg = `model hash differs: this worker's model (${modelShown}) is ${hash.slice(0, 12)}, the sweep's is ${data.modelHash.slice(0, 12)}; start the worker with --model pointing at the sweep's model`
       if (exitCode === 0) {
         io.stderr(`deepvis worker: ${msg}; stopping (the job goes back to the queue for another worker)\n`)
         exitCode = 2
@@ -120,7 +132,7 @@ export function registerWorkerCommand(program: Command, io: CliIo, run: (p: Prom
   const worker = program.command('worker').description('take `deepvis sweep --queue` jobs from a Redis (BullMQ) queue and run them on this machine')
     .requiredOption('--queue <url>', 'the queue\'s Redis server: redis://[:password@]host:port[/db]')
     .option('--queue-name <name>', 'BullMQ queue name (the sweep\'s --queue-name)', DEFAULT_QUEUE_NAME)
-    .option('--model <path>', 'this machine\'s copy of the sweep\'s model (checked by hash; default: the embedded model)')
+    .option('--model <path|url>', 'this machine\'s copy of the sweep\'s model, or an http(s) URL to download it from (a model folder\'s URL, its model.json or an .onnx file); checked by hash; default: the embedded model')
     .option('--concurrency <n>', `jobs at once, one engine thread each (default: one per core, ${os.availableParallelism()} here)`, positive('--concurrency'))
     .option('--lock-ms <ms>', 'job lock; a job whose worker stops renewing it (killed) is re-run elsewhere after this long', positive('--lock-ms'), DEFAULT_LOCK_MS)
     .option('--give-up <s>', 'stop when Redis has been unreachable this many seconds', positive('--give-up'), DEFAULT_REDIS_GRACE_MS / 1000)

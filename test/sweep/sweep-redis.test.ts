@@ -10,7 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { cpSync, existsSync, readdirSync, readFileSync, appendFileSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, readFileSync, appendFileSync, statSync } from 'node:fs'
+import http from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
@@ -99,8 +100,17 @@ describe.skipIf(!hasRedis)('deepvis sweep --queue / deepvis worker (BullMQ on re
   it('2 workers, one killed mid-job: every job exactly once, equal to single CLI runs', async () => {
     const atlas = path.join(tmp, 'atlas')
     const jobs = planJobs([{ name: 'logits', units: parseUnits('0-9', 10) }], PRESETS)
+    // Worker B takes its model from a URL (a static server of the embedded model's folder).
+    const files = http.createServer((req, res) => {
+      const file = path.join(DEFAULT_MODEL_DIR, path.basename(decodeURIComponent(req.url ?? '/')))
+      if (existsSync(file) && statSync(file).isFile()) res.writeHead(200).end(readFileSync(file))
+      else res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
     const a = worker()
-    const b = worker()
+    const b = worker(['--model', `http://127.0.0.1:${(files.address() as net.AddressInfo).port}/shapes/`])
+    await until('worker B downloaded its model', () => /model downloaded from http:\/\/127\.0\.0\.1:\d+\/shapes\/ into /.test(b.out()))
+    const downloaded = /model downloaded from \S+ into (\S+)\n/.exec(b.out())![1]
     const s = sweep(atlas, '0-9')
     // Kill worker A while it runs its third job.
     await until('worker A mid-job', () => (a.out().match(/ done in /g) ?? []).length >= 2 && /started[^\n]*\n$/.test(a.out()))
@@ -123,6 +133,8 @@ describe.skipIf(!hasRedis)('deepvis sweep --queue / deepvis worker (BullMQ on re
     expect(s.out() + a.out() + b.out()).not.toContain(PASSWORD)
     b.child.kill('SIGTERM')
     await b.done
+    files.close()
+    expect(existsSync(downloaded)).toBe(false) // its downloaded model went with it
   }, 240_000)
 
   it('a wrong password: one clear line, exit 2, nothing written, the password never printed', async () => {
