@@ -112,7 +112,7 @@ async function runLocalSweep(cmd: Command, io: CliIo): Promise<number> {
   }
   let summary: SweepSummary
   try {
-    io.stderr(`deepvis sweep: ${plan.model.name}, ${plan.layers.map((l) => `${l.name} (${l.units.length} units)`).join(', ')} x ${plan.presets.join(', ')}; ${size} local workers\n`)
+    io.stderr(`deepvis sweep: ${plan.model.name}, ${plan.layers.map((l) => `${l.name} (${l.units.length} units)`).join(', ')} x ${plan.presets.join(', ')}; ${size} local worker${size === 1 ? '' : 's'}\n`)
     summary = await runSweep({ atlas: plan.atlas, jobs: plan.jobs, concurrency: size, execute, io, signal: io.signal })
   } finally {
     await (pool as LocalPool | null)?.close()

@@ -103,7 +103,10 @@ export interface AtlasService {
   unit(req: AtlasUnitRequest): Promise<AtlasUnitPage>
 }
 
-export function createAtlasService(): AtlasService {
+/** A page of thumbnails stops growing past this many bytes of images (the next page starts there). */
+export const ATLAS_PAGE_BYTES = 6 << 20
+
+export function createAtlasService({ pageBytes = ATLAS_PAGE_BYTES }: { pageBytes?: number } = {}): AtlasService {
   const cache = new Map<string, Opened>()
 
   async function load(dir: string): Promise<Opened> {
@@ -217,14 +220,19 @@ export function createAtlasService(): AtlasService {
       const a = await load(dir)
       const l = layerOf(a, layer)
       const cells: AtlasCell[] = []
+      let bytes = 0
       for (const unit of l.units.slice(offset, offset + limit)) {
+        // Big images: a shorter page (at least one cell), so that one answer stays a few MB.
+        if (cells.length > 0 && bytes > pageBytes) break
         const thumbs: AtlasThumb[] = []
         let label = ''
         for (const preset of a.manifest.presets) {
           const key = id(layer, unit, preset)
           const e = a.manifest.results[key]
           label ||= labelOf(l, unit, e)
-          thumbs.push({ preset, image: e ? await thumbnail(a, e.images.best_X) : null, obj: e?.best?.obj ?? null, ...statusOf(a, e, key) })
+          const image = e ? await thumbnail(a, e.images.best_X) : null
+          bytes += image?.length ?? 0
+          thumbs.push({ preset, image, obj: e?.best?.obj ?? null, ...statusOf(a, e, key) })
         }
         cells.push({ unit, label, thumbs })
       }

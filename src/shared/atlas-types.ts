@@ -41,7 +41,7 @@ export interface AtlasThumbsRequest {
   layer: string
   /** Index into the layer's unit list. */
   offset: number
-  /** Cells in the page (at most MAX_ATLAS_PAGE). */
+  /** Cells asked for (at most MAX_ATLAS_PAGE); a page of big images may hold fewer (ask again from offset + cells). */
   limit: number
 }
 

@@ -103,6 +103,22 @@ describe('atlas service on a real sweep', () => {
     expect([...got.data.subarray(0, 3)]).toEqual([200, 30, 10])
   })
 
+  it('keeps a page of big images to its byte budget: fewer cells, the next page starts after them', async () => {
+    const dest = variant(atlas, path.join(tmp, 'noisy'), (m) => {
+      for (const e of Object.values(m.results) as { images: Record<string, string> }[]) e.images.best_X = 'noise.png'
+    })
+    const noise = Buffer.from(Array.from({ length: 128 * 128 * 3 }, (_, i) => (i * 7919 + (i >> 3) * 104729) % 251))
+    await sharp(noise, { raw: { width: 128, height: 128, channels: 3 } }).png().toFile(path.join(dest, 'noise.png'))
+    const one = (await createAtlasService().thumbs({ path: dest, layer: 'logits', offset: 0, limit: 3 })).cells[0].thumbs[0].image!.length
+    const small = createAtlasService({ pageBytes: one * 2 + 1 })
+    const first = await small.thumbs({ path: dest, layer: 'logits', offset: 0, limit: 3 })
+    expect(first.cells.map((c) => c.unit)).toEqual([0, 1]) // 2 images per cell: over budget after the second cell
+    const rest = await small.thumbs({ path: dest, layer: 'logits', offset: first.cells.length, limit: 3 })
+    expect(rest.cells.map((c) => c.unit)).toEqual([2])
+    // A budget below one cell still answers one cell.
+    expect((await createAtlasService({ pageBytes: 1 }).thumbs({ path: dest, layer: 'logits', offset: 0, limit: 3 })).cells).toHaveLength(1)
+  })
+
   it('gives a unit page with every preset\'s snapshots and readouts from info.json, and its neighbours', async () => {
     const m = readManifest(atlas)
     const page = await service.unit({ path: atlas, layer: 'conv3', unit: 1 })
