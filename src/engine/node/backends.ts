@@ -8,6 +8,7 @@
  * the explicit 'webgpu' choice takes it (src/engine/node/webgpu.ts).
  * Shape: `await initBackend(choice) => BackendInfo`
  */
+import { readdirSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs'
 import { DeepVisError } from '../errors.ts'
 import { installGradientOverrides } from '../gradients.ts'
@@ -48,10 +49,39 @@ async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start')
 }
 
+/**
+ * GPU device nodes a Linux machine exposes: DRM render nodes (/dev/dri/renderD*: AMD, Intel, NVIDIA's
+ * open driver), NVIDIA's proprietary nodes (/dev/nvidia0…) and WSL2's /dev/dxg. Without one, Dawn can
+ * only find a software adapter, which 'auto' refuses anyway, and probing it costs a Vulkan instance and
+ * prints Dawn's warnings on every start: so 'auto' skips WebGPU there (issue 12, point 6).
+ * @example gpuDeviceNodes() // ['/dev/dri/renderD128'] on a desktop, [] on a CI container
+ */
+export function gpuDeviceNodes(list: (dir: string) => string[] = (d) => readdirSync(d)): string[] {
+  const found: string[] = []
+  const scan = (dir: string, pattern: RegExp): void => {
+    try {
+      for (const name of list(dir)) if (pattern.test(name)) found.push(`${dir}/${name}`)
+    } catch { /* no such folder */ }
+  }
+  scan('/dev/dri', /^renderD\d+$/)
+  scan('/dev', /^(nvidia\d+|dxg)$/)
+  return found
+}
+
+/** Why 'auto' does not try WebGPU on this machine, or null when it should. */
+export function autoWebGpuSkip(platform: string = process.platform, nodes: () => string[] = gpuDeviceNodes): string | null {
+  if (platform !== 'linux') return null
+  return nodes().length === 0 ? 'no GPU device (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg): only a software adapter could answer; --backend webgpu tries it anyway' : null
+}
+
 /** How each choice starts; `auto` is true when it is tried as part of 'auto' (not asked for by name). */
 const ATTEMPTS: Record<Exclude<BackendChoice, 'auto'>, (auto: boolean) => Promise<string>> = {
   'tensorflow-gpu': async () => { await tryNative('@tensorflow/tfjs-node-gpu'); return '@tensorflow/tfjs-node-gpu' },
-  webgpu: (auto) => startWebGpu({ allowSoftware: !auto }),
+  webgpu: async (auto) => {
+    const skip = auto ? autoWebGpuSkip() : null
+    if (skip) throw new Error(skip)
+    return startWebGpu({ allowSoftware: !auto })
+  },
   tensorflow: async () => { await tryNative('@tensorflow/tfjs-node'); return '@tensorflow/tfjs-node' },
   wasm: tryWasm,
   cpu: async () => { await tryCpu(); return '@tensorflow/tfjs-backend-cpu' },
