@@ -11,6 +11,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type { AtlasCell, AtlasInfo, AtlasUnitPage } from '../../../shared/atlas-types'
 import type { IpcResult } from '../../../shared/ipc-contract'
+import { callIpc } from '../api/call-ipc'
 import { useVisApi } from '../api/vis-api'
 import type { StoreError } from './params'
 
@@ -47,16 +48,7 @@ export const useAtlasStore = defineStore('atlas', () => {
 
   const hasMore = computed(() => cells.value.length < total.value)
 
-  async function call<T>(fn: () => Promise<IpcResult<T>>): Promise<T | null> {
-    try {
-      const res = await fn()
-      if (res.ok) return res.value
-      error.value = { code: res.code, message: res.message }
-    } catch (e) {
-      error.value = { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }
-    }
-    return null
-  }
+  const call = <T>(fn: () => Promise<IpcResult<T>>): Promise<T | null> => callIpc(fn, (e) => { error.value = e })
 
   function adopt(next: AtlasInfo): void {
     const sameAtlas = info.value?.path === next.path

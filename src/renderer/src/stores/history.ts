@@ -13,6 +13,7 @@ import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
 import type { IpcResult } from '../../../shared/ipc-contract'
 import type { RunDetail, RunSummary } from '../../../shared/run-types'
+import { callIpc } from '../api/call-ipc'
 import { useVisApi } from '../api/vis-api'
 import type { StoreError } from './params'
 
@@ -45,16 +46,7 @@ export const useHistoryStore = defineStore('history', () => {
   let openSeq = 0
 
   /** Run an IPC call; on failure keep the error and return null. */
-  async function call<T>(fn: () => Promise<IpcResult<T>>): Promise<T | null> {
-    try {
-      const res = await fn()
-      if (res.ok) return res.value
-      error.value = { code: res.code, message: res.message }
-    } catch (e) {
-      error.value = { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) }
-    }
-    return null
-  }
+  const call = <T>(fn: () => Promise<IpcResult<T>>): Promise<T | null> => callIpc(fn, (e) => { error.value = e })
 
   function setThumbnail(run: Pick<RunSummary, 'modelName' | 'layer' | 'channel'>, url: string): void {
     thumbnails.value = { ...thumbnails.value, [unitKey(run.modelName, run.layer, run.channel)]: url }

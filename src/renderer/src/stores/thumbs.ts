@@ -19,6 +19,7 @@
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref, shallowRef } from 'vue'
 import type { IpcResult, ThumbDone, ThumbProgress, UnitThumb } from '../../../shared/ipc-contract'
+import { callIpc } from '../api/call-ipc'
 import { useVisApi } from '../api/vis-api'
 import { thumbnailKey } from './history'
 import type { StoreError } from './params'
@@ -78,16 +79,7 @@ export const useThumbsStore = defineStore('thumbs', () => {
   }
 
   /** Run an IPC call; on failure keep the error under `layer` and return null. */
-  async function call<T>(layer: string, fn: () => Promise<IpcResult<T>>): Promise<T | null> {
-    try {
-      const res = await fn()
-      if (res.ok) return res.value
-      setError(layer, { code: res.code, message: res.message })
-    } catch (e) {
-      setError(layer, { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) })
-    }
-    return null
-  }
+  const call = <T>(layer: string, fn: () => Promise<IpcResult<T>>): Promise<T | null> => callIpc(fn, (e) => setError(layer, e))
 
   function addThumbs(layer: string, list: readonly UnitThumb[]): void {
     const next = { ...thumbs.value }
