@@ -12,6 +12,9 @@ import { compileLayersModel, PRE_ACTIVATION_SUFFIX } from './layers-executor.ts'
 
 export { PRE_ACTIVATION_SUFFIX }
 import { unfuseGraph, type GraphTopology } from './graph-rewrite.ts'
+import type { RfGraph } from '../inspect/receptive-field.ts'
+import { rfGraphOfGraphModel, rfGraphOfLayersModel } from './rf-graph.ts'
+import { weightReader } from './weight-reader.ts'
 
 export interface LayerInfo {
   name: string
@@ -51,6 +54,8 @@ export interface VisModel {
   readonly layerNames: string[]
   /** Notes about the load (fused nodes rewritten, layers computed by fallback). */
   readonly notes: string[]
+  /** The layer graph's geometry, for receptive fields (inspect/receptive-field.ts); absent: not known. */
+  readonly rfGraph?: RfGraph
   dispose(): void
 }
 
@@ -133,6 +138,7 @@ async function layersVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel
     inputShape: [inShape[1], inShape[2], inShape[3]],
     layerNames: names,
     notes,
+    rfGraph: rfGraphOfLayersModel(model, compiled.preActivationOf),
     catalog,
     async layerInfo(name, size) {
       if (!types.has(name)) throw badLayer(name, names)
@@ -201,11 +207,13 @@ async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel>
     }
   })
   const dim = (d: number): number | null => (d > 0 ? d : null)
+  const weights = weightReader(artifacts)
   return {
     format: 'graph-model',
     inputShape: [dim(shape[1]), dim(shape[2]), dim(shape[3])],
     layerNames: names,
     notes: rewritten.length ? [`fused nodes split into plain ops: ${rewritten.length}`] : [],
+    rfGraph: rfGraphOfGraphModel(topology.node, weights.shape, weights.values, Object.fromEntries(nodeOf)),
     catalog,
     async layerInfo(name, size) {
       if (!types.has(name)) throw badLayer(name, names)
