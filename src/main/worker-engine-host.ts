@@ -314,6 +314,13 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
     'units:render': (req) => renderUnits(req),
     'units:cancel': (jobId) => call('units:cancel', jobId),
     'units:thumbs': (layer) => call('units:thumbs', layer),
+    'live:activations': (req) => call('live:activations', req),
+    'live:gradients': (req) => call('live:gradients', req),
+    'live:folder': (folder) => call('live:folder', folder),
+    'live:image': (req) => call('live:image', req),
+    'index:build': (req) => call('index:build', req),
+    'index:cancel': (jobId) => call('index:cancel', jobId),
+    'index:top': (req) => call('index:top', req),
   }
 
   return {

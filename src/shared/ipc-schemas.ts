@@ -19,6 +19,7 @@ import {
 
 import type { RunSpec } from './run-types'
 import type { ExportRequest, InputSpecOverride, ThumbRequest, UploadedFile } from './app-types'
+import { liveSchemas } from './live-schemas'
 
 /** The limits, re-exported for main-side users. */
 export {
@@ -148,4 +149,5 @@ export const ipcPayloadSchemas: { readonly [K in InvokeChannel]: z.ZodType<Paylo
   'units:render': thumbRequestSchema,
   'units:cancel': runIdSchema,
   'units:thumbs': layerName,
+  ...liveSchemas,
 }

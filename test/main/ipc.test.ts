@@ -65,6 +65,13 @@ function sampleHandlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'units:render': () => ({ jobId: 'job-1', total: 0, cached: 0 }),
     'units:cancel': () => undefined,
     'units:thumbs': () => [],
+    'live:activations': () => ({ layer: 'conv', shape: [4], min: [0, 0, 0, 0], max: [1, 2, 3, 4], mean: [1, 2, 3, 4], argmax: [0, 0, 0, 0, 0, 0, 0, 0], values: [1, 2, 3, 4], ms: 1 }),
+    'live:gradients': () => ({ views: [], ms: 1 }),
+    'live:folder': (folder) => ({ folder, images: [], total: 0 }),
+    'live:image': () => ({ name: 'a.png', width: 16, height: 16, rgb: '', png: '' }),
+    'index:build': () => ({ jobId: 'job-2', total: 0, cached: false }),
+    'index:cancel': () => undefined,
+    'index:top': () => ({ entries: [], images: 0, failed: 0, inputSize: [16, 16] }),
     ...overrides,
   }
 }
