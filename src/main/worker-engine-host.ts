@@ -106,6 +106,8 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
   let lastCrashAt = 0
   const openRuns = new Map<string, OpenRun>()
   const openJobs = new Map<string, OpenJob>()
+  /** Index jobs (live view) the worker runs: reported as failed if it dies. */
+  const openIndexJobs = new Map<string, { folder: string; layer: string }>()
 
   function safeEmit<K extends EventChannel>(channel: K, payload: EventMap[K]): void {
     try {
@@ -138,6 +140,14 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
       }
       case 'units:done':
         openJobs.delete((msg.payload as EventMap['units:done']).jobId)
+        break
+      case 'index:progress': {
+        const p = msg.payload as EventMap['index:progress']
+        openIndexJobs.set(p.jobId, { folder: p.folder, layer: p.layer })
+        break
+      }
+      case 'index:done':
+        openIndexJobs.delete((msg.payload as EventMap['index:done']).jobId)
         break
       case 'model:changed':
         lastModel = msg.payload as ModelInfo
@@ -175,6 +185,10 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
       safeEmit('units:done', { jobId, layer: job.layer, status: 'failed', done: job.done, total: job.total, error: reason })
     }
     openJobs.clear()
+    for (const [jobId, job] of openIndexJobs) {
+      safeEmit('index:done', { jobId, folder: job.folder, layer: job.layer, status: 'failed', imagesPerSecond: 0, error: reason })
+    }
+    openIndexJobs.clear()
   }
 
   function spawn(): Live {

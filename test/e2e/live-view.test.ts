@@ -85,7 +85,7 @@ describe.skipIf(!hasChromium)('live view in Chromium (real engine, built rendere
     await eventually(text(page.getByTestId('grid-hover'))).toMatch(/unit 0 "grating vertical" = /)
     await grid.locator('[data-unit="7"]').click()
     await eventually(text(page.getByTestId('unit-page'))).toMatch(/logits #7\s+“red blob”/)
-    await eventually(() => page.getByTestId('gradient-views').locator('img').count()).toBe(3)
+    await eventually(() => page.getByTestId('gradient-view').locator('img[src^="data:image/png"]').count()).toBe(3)
     await grid.locator('[data-unit="0"]').click()
     await eventually(text(page.getByTestId('unit-page'))).toMatch(/logits #0\s+“grating vertical”/)
     await shot('01-image-grid')
@@ -123,7 +123,7 @@ describe.skipIf(!hasChromium)('live view in Chromium (real engine, built rendere
     await eventually(() => top.locator('img').count()).toBe(9)
     const titles = await top.locator('figure').evaluateAll((f) => f.map((x) => x.getAttribute('title') ?? ''))
     expect(titles.every((t) => /rf rows \d+-\d+, cols \d+-\d+/.test(t))).toBe(true)
-    await eventually(() => page.getByTestId('gradient-views').locator('img').count()).toBe(3)
+    await eventually(() => page.getByTestId('gradient-view').locator('img[src^="data:image/png"]').count()).toBe(3)
     await shot('03-conv-unit')
   })
 
