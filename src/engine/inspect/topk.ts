@@ -88,30 +88,35 @@ export interface BatchScores {
 
 /** The scores of every unit of each of `layers` for a batch of RGB images at the model's input size. */
 export async function unitScores(model: VisModel, spec: InputSpec, images: readonly RgbImage[], layers: readonly string[]): Promise<BatchScores[]> {
-  const out: BatchScores[] = []
-  for (const layer of layers) {
-    let shape: number[] = []
-    const [max, arg] = tf.tidy((): [tf.Tensor, tf.Tensor | undefined] => {
-      const a = model.forward(networkFromPixels(pixelTensor(images, spec), spec), layer)
-      shape = a.shape.slice(1)
-      checkGridShape(layer, shape)
-      if (shape.length === 1) return [a, undefined]
+  const shapes: number[][] = []
+  // One pass for all layers where the model can (shared ancestors computed once).
+  const reduced = tf.tidy(() => {
+    const x = networkFromPixels(pixelTensor(images, spec), spec)
+    const outs = model.forwardMany ? model.forwardMany(x, layers) : layers.map((l) => model.forward(x, l))
+    return outs.map((a, i) => {
+      const shape = a.shape.slice(1)
+      checkGridShape(layers[i], shape)
+      shapes.push(shape)
+      if (shape.length === 1) return [a.clone(), tf.zeros([images.length, shape[0]], 'int32')]
       const flat = tf.reshape(a, [images.length, shape[0] * shape[1], shape[2]])
       return [tf.max(flat, 1), tf.argMax(flat, 1)]
-    }) as [tf.Tensor, tf.Tensor | undefined]
-    try {
+    })
+  }) as [tf.Tensor, tf.Tensor][]
+  try {
+    const out: BatchScores[] = []
+    for (const [i, [max, arg]] of reduced.entries()) {
+      const shape = shapes[i]
       const scores = Float32Array.from(await max.data())
       const positions = new Int32Array(scores.length * 2)
-      if (arg) {
+      if (shape.length === 3) {
         const at = await arg.data()
         const w = shape[1]
-        for (let i = 0; i < at.length; i++) { positions[2 * i] = Math.floor(at[i] / w); positions[2 * i + 1] = at[i] % w }
+        for (let j = 0; j < at.length; j++) { positions[2 * j] = Math.floor(at[j] / w); positions[2 * j + 1] = at[j] % w }
       }
-      out.push({ layer, shape: [...shape], scores, positions })
-    } finally {
-      max.dispose()
-      arg?.dispose()
+      out.push({ layer: layers[i], shape: [...shape], scores, positions })
     }
+    return out
+  } finally {
+    tf.dispose(reduced.flat())
   }
-  return out
 }

@@ -50,6 +50,8 @@ export interface VisModel {
   layerInfo(name: string, inputSize: [number, number]): Promise<LayerInfo>
   /** Activations of `layer` for the network-space batch `input` ([N, H, W, C]). */
   forward(input: tf.Tensor4D, layer: string): tf.Tensor
+  /** Activations of several layers from one pass (absent: one forward() per layer). */
+  forwardMany?(input: tf.Tensor4D, layers: readonly string[]): tf.Tensor[]
   /** Names of the layers a user can target. */
   readonly layerNames: string[]
   /** Notes about the load (fused nodes rewritten, layers computed by fallback). */
@@ -148,6 +150,10 @@ async function layersVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel
       if (!types.has(layer)) throw badLayer(layer, names)
       return compiled.run(input, layer)
     },
+    forwardMany(input, layers) {
+      for (const l of layers) if (!types.has(l)) throw badLayer(l, names)
+      return compiled.runMany(input, layers)
+    },
     dispose() { compiled.dispose(); model.dispose() },
   }
 }
@@ -227,6 +233,14 @@ async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel>
     forward(x, layer) {
       if (!types.has(layer)) throw badLayer(layer, names)
       return model.execute(feed(x), nodeName(layer)) as tf.Tensor
+    },
+    forwardMany(x, layers) {
+      for (const l of layers) if (!types.has(l)) throw badLayer(l, names)
+      const nodes = [...new Set(layers.map(nodeName))]
+      const outs = model.execute(feed(x), nodes) as tf.Tensor | tf.Tensor[]
+      const list = Array.isArray(outs) ? outs : [outs]
+      // Two names of one node (a layer and its `/pre_relu` alias' node) share one tensor.
+      return layers.map((l) => list[nodes.indexOf(nodeName(l))])
     },
     dispose() { model.dispose() },
   }
