@@ -143,4 +143,33 @@ describe.skipIf(!hasChromium)('live view in Chromium (real engine, built rendere
     await eventually(() => page.getByTestId('activation-grid').locator('.tile').count()).toBe(32)
     await shot('05-bad-input')
   })
+
+  it('a run of the unit in Explore shows on its unit page as a synthesized image', async () => {
+    await page.getByRole('navigation', { name: 'View' }).getByRole('button', { name: 'Explore' }).click()
+    const params = page.getByRole('region', { name: 'Parameters' })
+    const maxIter = params.getByLabel('Max iterations', { exact: true })
+    await maxIter.fill('10')
+    await maxIter.press('Enter')
+    const runPanel = page.getByRole('region', { name: 'Current run' })
+    await runPanel.getByRole('button', { name: /Start/ }).click()
+    await eventually(() => runPanel.locator('[data-status]').innerText(), 120_000).toBe('done')
+    await page.getByRole('navigation', { name: 'View' }).getByRole('button', { name: 'Live' }).click()
+    await eventually(text(page.getByTestId('unit-page'))).toMatch(/conv3 #5/)
+    await eventually(() => page.getByTestId('synthesized').locator('img').count()).toBe(1)
+    await shot('06-synthesized')
+  })
+
+  it('a camera that is refused or absent gives a clear message', async () => {
+    for (const [name, want] of [['NotAllowedError', /the camera was refused/], ['NotFoundError', /no camera found/]] as const) {
+      // Page-side code (no DOM lib in this file's tsconfig): getUserMedia rejects as a browser would.
+      await page.evaluate((n) => {
+        const nav = (globalThis as unknown as { navigator: { mediaDevices: { getUserMedia: () => Promise<never> } } }).navigator
+        nav.mediaDevices.getUserMedia = () => Promise.reject(new (globalThis as unknown as { DOMException: new (m: string, n: string) => Error }).DOMException('no', n))
+      }, name)
+      await page.getByTestId('camera-start').click()
+      await eventually(text(page.getByTestId('live-view'))).toMatch(want)
+      await page.getByTestId('live-view').getByRole('button', { name: 'Dismiss' }).click()
+    }
+    expect(await page.getByTestId('activation-grid').locator('.tile').count()).toBe(32)
+  })
 })
