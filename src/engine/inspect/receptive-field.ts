@@ -22,7 +22,11 @@
 /** The geometry of one node's op. Pads are [top, bottom, left, right] in pixels of the node's input. */
 export type RfOp =
   | { kind: 'input' }
-  | { kind: 'window'; kernel: [number, number]; stride: [number, number]; dilation: [number, number]; padding: 'same' | 'valid' | [number, number, number, number] }
+  | {
+    kind: 'window'; kernel: [number, number]; stride: [number, number]; dilation: [number, number]; padding: 'same' | 'valid' | [number, number, number, number]
+    /** Output size rounded up (ONNX / PyTorch ceil_mode pools); the field's geometry is the same. */
+    ceil?: boolean
+  }
   | { kind: 'pad'; pads: [number, number, number, number] }
   | { kind: 'pointwise' }
   | { kind: 'global' }
@@ -64,19 +68,19 @@ export interface RfBox {
   right: number
 }
 
-function windowAxis(a: AxisRf, k: number, s: number, d: number, padding: 'same' | 'valid' | [number, number]): AxisRf | null {
+function windowAxis(a: AxisRf, k: number, s: number, d: number, padding: 'same' | 'valid' | [number, number], ceil = false): AxisRf | null {
   const keff = (k - 1) * d + 1
   let before: number
   let size: number
-  if (padding === 'valid') {
-    before = 0
-    size = Math.floor((a.size - keff) / s) + 1
-  } else if (padding === 'same') {
+  if (padding === 'same') {
     size = Math.ceil(a.size / s)
     before = Math.floor(Math.max((size - 1) * s + keff - a.size, 0) / 2)
   } else {
-    before = padding[0]
-    size = Math.floor((a.size + padding[0] + padding[1] - keff) / s) + 1
+    const [b, e] = padding === 'valid' ? [0, 0] : padding
+    before = b
+    size = (ceil ? Math.ceil : Math.floor)((a.size + b + e - keff) / s) + 1
+    // PyTorch's ceil mode drops a last window that would start in the end padding.
+    if (ceil && (size - 1) * s >= a.size + b) size--
   }
   if (!(size >= 1)) return null
   return { size, jump: a.jump * s, start: a.start - before * a.jump, extent: a.extent + (keff - 1) * a.jump }
@@ -147,8 +151,8 @@ export function receptiveFields(graph: RfGraph, inputSize: [number, number]): Ma
         const p = op.padding
         const py = Array.isArray(p) ? [p[0], p[1]] as [number, number] : p
         const px = Array.isArray(p) ? [p[2], p[3]] as [number, number] : p
-        const y = windowAxis(locals[0].y, op.kernel[0], op.stride[0], op.dilation[0], py)
-        const x = windowAxis(locals[0].x, op.kernel[1], op.stride[1], op.dilation[1], px)
+        const y = windowAxis(locals[0].y, op.kernel[0], op.stride[0], op.dilation[0], py, op.ceil)
+        const x = windowAxis(locals[0].x, op.kernel[1], op.stride[1], op.dilation[1], px, op.ceil)
         return y && x ? { kind: 'local', y, x } : unknown(`'${node.name}' has an empty output at this input size`)
       }
     }
