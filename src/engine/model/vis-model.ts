@@ -61,6 +61,15 @@ export interface VisModel {
   dispose(): void
 }
 
+/** The layer graph for receptive fields, or undefined when it cannot be read (never fails a load). */
+export function safeRfGraph(build: () => RfGraph): RfGraph | undefined {
+  try {
+    return build()
+  } catch {
+    return undefined
+  }
+}
+
 /** Longest part of a tfjs error quoted in a BAD_MODEL message. */
 const MAX_CAUSE_CHARS = 200
 
@@ -140,7 +149,7 @@ async function layersVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel
     inputShape: [inShape[1], inShape[2], inShape[3]],
     layerNames: names,
     notes,
-    rfGraph: rfGraphOfLayersModel(model, compiled.preActivationOf),
+    rfGraph: safeRfGraph(() => rfGraphOfLayersModel(model, compiled.preActivationOf)),
     catalog,
     async layerInfo(name, size) {
       if (!types.has(name)) throw badLayer(name, names)
@@ -219,7 +228,7 @@ async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel>
     inputShape: [dim(shape[1]), dim(shape[2]), dim(shape[3])],
     layerNames: names,
     notes: rewritten.length ? [`fused nodes split into plain ops: ${rewritten.length}`] : [],
-    rfGraph: rfGraphOfGraphModel(topology.node, weights.shape, weights.values, Object.fromEntries(nodeOf)),
+    rfGraph: safeRfGraph(() => rfGraphOfGraphModel(topology.node, weights.shape, weights.values, Object.fromEntries(nodeOf))),
     catalog,
     async layerInfo(name, size) {
       if (!types.has(name)) throw badLayer(name, names)
