@@ -22,6 +22,7 @@ import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-
 import { formatQuality, GifFrames, qualityOf } from './run-extras.ts'
 import { registerSweepCommands } from './sweep-command.ts'
 import { registerWorkerCommand } from './worker-command.ts'
+import { registerInspectCommands } from './inspect-commands.ts'
 import {
   parseChannelSwap, parseInteger, parseMean, parseNumber, parseScalarOrTuple, parseSize, parseSpatial,
 } from './parse-values.ts'
@@ -254,6 +255,7 @@ function buildProgram(io: CliIo, run: (p: Promise<number>) => void): Command {
   layers.action(() => run(runLayers(layers, io)))
   registerSweepCommands(program, io, run)
   registerWorkerCommand(program, io, run)
+  registerInspectCommands(program, io, run)
   return program
 }
 

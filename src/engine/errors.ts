@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'BAD_MODEL' // the model folder is missing, malformed or incomplete
   | 'BAD_INPUT_SPEC' // the input spec (size, mean, scale...) is inconsistent with the model
   | 'OUTPUT_EXISTS' // refusing to overwrite an existing result without --brave
+  | 'BAD_IMAGE' // an input image is missing, unreadable, not an image, or too large
   | 'BACKEND' // the requested backend is not available
   | 'INTERNAL'
 

@@ -39,6 +39,10 @@ import { createRecentModels, RECENT_MODELS_FILE, type RecentModels } from './rec
 import { createRunService, type Emit, type RunEngine, type RunService } from './run-service.ts'
 import { presetInfos } from './presets.ts'
 import { createThumbService, type ThumbService } from './thumb-service.ts'
+import { createLiveService, type LiveService } from './live-service.ts'
+
+/** Folder under the data folder that holds the live view's top-k indexes. */
+export const INDEX_SUBDIR = 'topk-index'
 
 export interface EngineHostOptions {
   /** Folder of the model to load at start (holds model.json). */
@@ -230,6 +234,7 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
   let disposed = false
   let runService: RunService | null = null
   let thumbService: ThumbService | null = null
+  let liveService: LiveService | null = null
   /** The chain of model changes: each waits for the previous one. */
   let changing: Promise<unknown> = Promise.resolve()
   const gone = (): DeepVisError => new DeepVisError('BAD_MODEL', 'the model was disposed (the app is quitting)')
@@ -279,6 +284,21 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
       },
     })
     return thumbService
+  }
+
+  /** The live-view service, created on first use. */
+  function live(): LiveService {
+    const base = dataDir ?? (historyDir ? path.dirname(historyDir) : null)
+    if (!base) throw new DeepVisError('INTERNAL', 'no data folder is configured for top-k indexes')
+    liveService ??= createLiveService({
+      cacheDir: path.join(base, INDEX_SUBDIR),
+      emit: emit ?? (() => undefined),
+      engine: async (): Promise<RunEngine> => {
+        const { backend: be, loaded, modelKey } = await ready()
+        return { model: loaded.model, inputSpec: loaded.inputSpec, backend: be.name, modelName: loaded.name, modelKey }
+      },
+    })
+    return liveService
   }
 
   function start(): Promise<void> {
@@ -470,6 +490,13 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
     'units:cancel': (jobId) => thumbs().cancel(jobId),
     'units:thumbs': (layer) => thumbs().thumbs(layer),
     ...atlasHandlers(),
+    'live:activations': (req) => live().activations(req),
+    'live:gradients': (req) => live().gradients(req),
+    'live:folder': (folder) => live().folder(expandHome(folder)),
+    'live:image': (req) => live().image({ ...req, folder: expandHome(req.folder) }),
+    'index:build': (req) => live().build({ ...req, folder: expandHome(req.folder) }),
+    'index:cancel': (jobId) => live().cancel(jobId),
+    'index:top': (req) => live().top({ ...req, folder: expandHome(req.folder) }),
   }
 
   function dispose(): void {
@@ -477,6 +504,7 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
     disposed = true
     runService?.dispose()
     thumbService?.dispose()
+    liveService?.dispose()
     // A load still in flight is disposed as soon as it lands.
     void starting?.then((outcome) => {
       if (!(outcome instanceof DeepVisError)) outcome.loaded.model.dispose()

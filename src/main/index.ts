@@ -181,9 +181,16 @@ function installSessionGuards(ses: Session): void {
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [policy] } })
   })
-  // The app needs no camera, notifications, geolocation…: refuse every permission.
-  ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-  ses.setPermissionCheckHandler(() => false)
+  // Only the live view's camera (video, no microphone) for the app's own page; no notifications,
+  // geolocation…: every other permission is refused.
+  ses.setPermissionRequestHandler((contents, permission, callback, details) =>
+    callback(allowsPermission(permission, (details as { mediaTypes?: string[] }).mediaTypes, contents.getURL(), appUrl)))
+  ses.setPermissionCheckHandler((contents, permission) => permission === 'media' && contents !== null && isAppUrl(contents.getURL(), appUrl))
+}
+
+/** Whether the app's window may have `permission`: only 'media' with video alone, asked by the app's own page. */
+export function allowsPermission(permission: string, mediaTypes: readonly string[] | undefined, pageUrl: string, appPageUrl: string): boolean {
+  return permission === 'media' && Array.isArray(mediaTypes) && mediaTypes.length > 0 && mediaTypes.every((t) => t === 'video') && isAppUrl(pageUrl, appPageUrl)
 }
 
 function createWindow(): void {

@@ -107,6 +107,8 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
   let lastCrashAt = 0
   const openRuns = new Map<string, OpenRun>()
   const openJobs = new Map<string, OpenJob>()
+  /** Index jobs (live view) the worker runs: reported as failed if it dies. */
+  const openIndexJobs = new Map<string, { folder: string; layer: string }>()
 
   function safeEmit<K extends EventChannel>(channel: K, payload: EventMap[K]): void {
     try {
@@ -139,6 +141,14 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
       }
       case 'units:done':
         openJobs.delete((msg.payload as EventMap['units:done']).jobId)
+        break
+      case 'index:progress': {
+        const p = msg.payload as EventMap['index:progress']
+        openIndexJobs.set(p.jobId, { folder: p.folder, layer: p.layer })
+        break
+      }
+      case 'index:done':
+        openIndexJobs.delete((msg.payload as EventMap['index:done']).jobId)
         break
       case 'model:changed':
         lastModel = msg.payload as ModelInfo
@@ -176,6 +186,10 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
       safeEmit('units:done', { jobId, layer: job.layer, status: 'failed', done: job.done, total: job.total, error: reason })
     }
     openJobs.clear()
+    for (const [jobId, job] of openIndexJobs) {
+      safeEmit('index:done', { jobId, folder: job.folder, layer: job.layer, status: 'failed', imagesPerSecond: 0, error: reason })
+    }
+    openIndexJobs.clear()
   }
 
   function spawn(): Live {
@@ -317,6 +331,13 @@ export function createWorkerEngineHost({ createWorker, emit = () => undefined, .
     'units:thumbs': (layer) => call('units:thumbs', layer),
     // Atlases are files on disk: read here, never waiting for the engine's iteration.
     ...atlasHandlers(),
+    'live:activations': (req) => call('live:activations', req),
+    'live:gradients': (req) => call('live:gradients', req),
+    'live:folder': (folder) => call('live:folder', folder),
+    'live:image': (req) => call('live:image', req),
+    'index:build': (req) => call('index:build', req),
+    'index:cancel': (jobId) => call('index:cancel', jobId),
+    'index:top': (req) => call('index:top', req),
   }
 
   return {

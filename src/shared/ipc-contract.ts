@@ -14,6 +14,10 @@ import type { ErrorCode as EngineErrorCode } from '../engine/errors'
 import type { PresetInfo, RunDetail, RunProgress, RunSpec, RunSummary } from './run-types'
 import type { AtlasInfo, AtlasThumbsPage, AtlasThumbsRequest, AtlasUnitPage, AtlasUnitRequest } from './atlas-types'
 import type {
+  IndexBuildRequest, IndexDoneEvent, IndexJob, IndexProgressEvent, IndexTop, IndexTopRequest, LiveActivations, LiveActivationsRequest,
+  LiveFolder, LiveGradients, LiveGradientsRequest, LiveImageFile, LiveImageRequest,
+} from './live-types'
+import type {
   AppInfo, ExportRequest, ExportResult, InputSpecOverride, RecentModel, ThumbDone, ThumbProgress, ThumbRequest, UnitThumb,
   StagedUpload,
   UploadedFile,
@@ -131,6 +135,20 @@ export interface InvokeMap {
   'atlas:thumbs': (req: AtlasThumbsRequest) => AtlasThumbsPage
   /** One unit of an atlas: every preset's best / last / majority with quality readouts. */
   'atlas:unit': (req: AtlasUnitRequest) => AtlasUnitPage
+  /** Live view: every unit of a layer on one image (fitted to the input size by the page). */
+  'live:activations': (req: LiveActivationsRequest) => LiveActivations
+  /** Live view: the plain-gradient, guided-backprop and deconv views of a unit on one image. */
+  'live:gradients': (req: LiveGradientsRequest) => LiveGradients
+  /** The images of a folder on the engine's machine (to walk with the arrow keys). */
+  'live:folder': (folder: string) => LiveFolder
+  /** One image of such a folder, fitted to the model's input. */
+  'live:image': (req: LiveImageRequest) => LiveImageFile
+  /** Build (or find cached) the top-k index of a folder for a layer, in the background. */
+  'index:build': (req: IndexBuildRequest) => IndexJob
+  /** Stop an index job after its current batch (what it did is kept and resumed later). */
+  'index:cancel': (jobId: string) => void
+  /** A unit's top-k images from the folder's index, with their receptive-field crops. */
+  'index:top': (req: IndexTopRequest) => IndexTop
 }
 
 /** Events main pushes to the renderer: channel -> payload. */
@@ -148,6 +166,10 @@ export interface EventMap {
   'units:thumb': ThumbProgress
   /** A `units:render` job ended (done, cancelled or failed). */
   'units:done': ThumbDone
+  /** An `index:build` job made progress (after each batch). */
+  'index:progress': IndexProgressEvent
+  /** An `index:build` job ended. */
+  'index:done': IndexDoneEvent
 }
 
 /** Any event channel name. */
@@ -161,6 +183,8 @@ const EVENT_SET: { readonly [K in EventChannel]: true } = {
   'engine:restarted': true,
   'units:thumb': true,
   'units:done': true,
+  'index:progress': true,
+  'index:done': true,
 }
 
 /** Every event channel, as a runtime list. */
@@ -196,6 +220,13 @@ const CHANNEL_SET: { readonly [K in InvokeChannel]: true } = {
   'atlas:pick': true,
   'atlas:thumbs': true,
   'atlas:unit': true,
+  'live:activations': true,
+  'live:gradients': true,
+  'live:folder': true,
+  'live:image': true,
+  'index:build': true,
+  'index:cancel': true,
+  'index:top': true,
 }
 
 /** Every channel of `InvokeMap`, as a runtime list (the preload and main iterate it). */

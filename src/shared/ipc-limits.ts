@@ -39,6 +39,14 @@ export const MIN_INPUT_SIDE = 8
 export const MAX_INPUT_SIDE = 4096
 /** Most units one thumbnail request may name. */
 export const MAX_THUMB_CHANNELS = 100_000
+/** Largest live image (RGB bytes at the model's input size) in base64 characters: a 1536x1536 input. */
+export const MAX_LIVE_IMAGE_BASE64 = Math.ceil((1536 * 1536 * 3) / 3) * 4
+/** Most images `live:folder` lists. */
+export const MAX_LIVE_FOLDER_LIST = 20_000
+/** Longest image path inside a folder. */
+export const MAX_IMAGE_NAME_LENGTH = 1024
+/** Most top images one `index:top` returns. */
+export const MAX_TOP_K = 64
 /** Deepest nesting of arrays/objects in any payload (the deepest real one, a RunSpec, has 4 levels). */
 export const MAX_PAYLOAD_DEPTH = 32
 /** Most values (array items, object fields, leaves) in any payload. */

@@ -20,6 +20,7 @@ import {
 import type { RunSpec } from './run-types'
 import type { ExportRequest, InputSpecOverride, ThumbRequest, UploadedFile } from './app-types'
 import { MAX_ATLAS_PAGE } from './atlas-types'
+import { liveSchemas } from './live-schemas'
 
 /** The limits, re-exported for main-side users. */
 export {
@@ -155,4 +156,5 @@ export const ipcPayloadSchemas: { readonly [K in InvokeChannel]: z.ZodType<Paylo
     path: fsPath, layer: layerName, offset: nonNegativeInt.max(10_000_000), limit: z.number().int().min(1).max(MAX_ATLAS_PAGE),
   }),
   'atlas:unit': z.strictObject({ path: fsPath, layer: layerName, unit: nonNegativeInt.max(10_000_000) }),
+  ...liveSchemas,
 }

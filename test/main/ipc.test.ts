@@ -69,6 +69,13 @@ function sampleHandlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'atlas:pick': () => null,
     'atlas:thumbs': () => ({ layer: 'conv', total: 0, offset: 0, cells: [] }),
     'atlas:unit': () => { throw new DeepVisError('BAD_UNIT', 'no unit') },
+    'live:activations': () => ({ layer: 'conv', shape: [4], min: [0, 0, 0, 0], max: [1, 2, 3, 4], mean: [1, 2, 3, 4], argmax: [0, 0, 0, 0, 0, 0, 0, 0], values: [1, 2, 3, 4], ms: 1 }),
+    'live:gradients': () => ({ views: [], ms: 1 }),
+    'live:folder': (folder) => ({ folder, images: [], total: 0 }),
+    'live:image': () => ({ name: 'a.png', width: 16, height: 16, rgb: '', png: '' }),
+    'index:build': () => ({ jobId: 'job-2', total: 0, cached: false }),
+    'index:cancel': () => undefined,
+    'index:top': () => ({ entries: [], images: 0, failed: 0, inputSize: [16, 16] }),
     ...overrides,
   }
 }

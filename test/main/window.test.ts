@@ -34,7 +34,7 @@ const createEngineWorker = vi.fn()
 vi.mock('../../src/main/engine-worker.ts?nodeWorker', () => ({ default: createEngineWorker }))
 
 const { dialog } = await import('electron')
-const { windowOptions, contentSecurityPolicy, isAppUrl, appWindowSender, folderPicker, withFolderDialogs } = await import('../../src/main/index.ts')
+const { windowOptions, contentSecurityPolicy, isAppUrl, appWindowSender, folderPicker, withFolderDialogs, allowsPermission } = await import('../../src/main/index.ts')
 
 describe('windowOptions', () => {
   const prefs = windowOptions('/app/out/preload/index.cjs').webPreferences
@@ -221,5 +221,17 @@ describe('folder-dialog overlays', () => {
 
   it('importing the main module starts no engine worker', () => {
     expect(createEngineWorker).not.toHaveBeenCalled()
+  })
+})
+
+describe('allowsPermission (the live view\'s camera)', () => {
+  const app = 'file:///app/out/renderer/index.html'
+  it('allows video-only media for the app\'s own page and nothing else', () => {
+    expect(allowsPermission('media', ['video'], app, app)).toBe(true)
+    expect(allowsPermission('media', ['video', 'audio'], app, app)).toBe(false)
+    expect(allowsPermission('media', ['audio'], app, app)).toBe(false)
+    expect(allowsPermission('media', undefined, app, app)).toBe(false)
+    expect(allowsPermission('media', ['video'], 'https://evil.example/', app)).toBe(false)
+    for (const p of ['geolocation', 'notifications', 'clipboard-read', 'midi']) expect(allowsPermission(p, ['video'], app, app)).toBe(false)
   })
 })

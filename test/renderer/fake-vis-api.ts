@@ -50,6 +50,7 @@ export function detail(over: Partial<RunDetail> = {}): RunDetail {
 export function fakeVisApi(overrides: Partial<VisApi> = {}) {
   const listeners: { [K in EventChannel]: ((p: EventMap[K]) => void)[] } = {
     'run:progress': [], 'run:done': [], 'model:changed': [], 'engine:restarted': [], 'units:thumb': [], 'units:done': [],
+    'index:progress': [], 'index:done': [],
   }
   const unused = async () => ({ ok: false as const, code: 'INTERNAL' as const, message: 'unused' })
   const api: VisApi = {
@@ -75,6 +76,13 @@ export function fakeVisApi(overrides: Partial<VisApi> = {}) {
     'runs:list': vi.fn(async () => ({ ok: true as const, value: [] })),
     'runs:get': vi.fn(async (runId: string) => ({ ok: true as const, value: detail({ runId }) })),
     'runs:delete': vi.fn(async () => ({ ok: true as const, value: undefined })),
+    'live:activations': vi.fn(unused),
+    'live:gradients': vi.fn(unused),
+    'live:folder': vi.fn(unused),
+    'live:image': vi.fn(unused),
+    'index:build': vi.fn(unused),
+    'index:cancel': vi.fn(async () => ({ ok: true as const, value: undefined })),
+    'index:top': vi.fn(unused),
     on: vi.fn(<K extends EventChannel>(channel: K, fn: (p: EventMap[K]) => void) => {
       listeners[channel].push(fn)
       return () => {

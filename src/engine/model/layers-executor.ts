@@ -255,6 +255,8 @@ function buildLayerFn(layer: Layer, keep: (t: tf.Tensor) => tf.Tensor, linear = 
 export interface CompiledLayersModel {
   /** Activations of `layerName` for the batch `input` (network space). */
   run(input: tf.Tensor, layerName: string): tf.Tensor
+  /** Activations of several layers from one pass (shared ancestors computed once). */
+  runMany(input: tf.Tensor, layerNames: readonly string[]): tf.Tensor[]
   /** Names of the layers in topological order, each `/pre_relu` pseudo-layer right after its layer. */
   layerNames: string[]
   /** Pseudo-layer name (`conv1/pre_relu`) -> the real layer it belongs to (`conv1`). */
@@ -311,7 +313,12 @@ export function compileLayersModel(model: tf.LayersModel): CompiledLayersModel {
   }
 
   function run(input: tf.Tensor, layerName: string): tf.Tensor {
-    if (!fns.has(layerName)) throw new DeepVisError('BAD_LAYER', `no layer named '${layerName}'`)
+    return runMany(input, [layerName])[0]
+  }
+
+  /** Several layers from one pass: shared ancestors are computed once. */
+  function runMany(input: tf.Tensor, layerNames: readonly string[]): tf.Tensor[] {
+    for (const n of layerNames) if (!fns.has(n)) throw new DeepVisError('BAD_LAYER', `no layer named '${n}'`)
     const memo = new Map<string, tf.Tensor>()
     const evaluate = (name: string): tf.Tensor => {
       const hit = memo.get(name)
@@ -325,11 +332,12 @@ export function compileLayersModel(model: tf.LayersModel): CompiledLayersModel {
       memo.set(name, out)
       return out
     }
-    return evaluate(layerName)
+    return layerNames.map(evaluate)
   }
 
   return {
     run,
+    runMany,
     layerNames,
     preActivationOf,
     fallbackLayers,

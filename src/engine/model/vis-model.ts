@@ -12,6 +12,9 @@ import { compileLayersModel, PRE_ACTIVATION_SUFFIX } from './layers-executor.ts'
 
 export { PRE_ACTIVATION_SUFFIX }
 import { unfuseGraph, type GraphTopology } from './graph-rewrite.ts'
+import type { RfGraph } from '../inspect/receptive-field.ts'
+import { rfGraphOfGraphModel, rfGraphOfLayersModel } from './rf-graph.ts'
+import { weightReader } from './weight-reader.ts'
 
 export interface LayerInfo {
   name: string
@@ -47,11 +50,24 @@ export interface VisModel {
   layerInfo(name: string, inputSize: [number, number]): Promise<LayerInfo>
   /** Activations of `layer` for the network-space batch `input` ([N, H, W, C]). */
   forward(input: tf.Tensor4D, layer: string): tf.Tensor
+  /** Activations of several layers from one pass (absent: one forward() per layer). */
+  forwardMany?(input: tf.Tensor4D, layers: readonly string[]): tf.Tensor[]
   /** Names of the layers a user can target. */
   readonly layerNames: string[]
   /** Notes about the load (fused nodes rewritten, layers computed by fallback). */
   readonly notes: string[]
+  /** The layer graph's geometry, for receptive fields (inspect/receptive-field.ts); absent: not known. */
+  readonly rfGraph?: RfGraph
   dispose(): void
+}
+
+/** The layer graph for receptive fields, or undefined when it cannot be read (never fails a load). */
+export function safeRfGraph(build: () => RfGraph): RfGraph | undefined {
+  try {
+    return build()
+  } catch {
+    return undefined
+  }
 }
 
 /** Longest part of a tfjs error quoted in a BAD_MODEL message. */
@@ -133,6 +149,7 @@ async function layersVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel
     inputShape: [inShape[1], inShape[2], inShape[3]],
     layerNames: names,
     notes,
+    rfGraph: safeRfGraph(() => rfGraphOfLayersModel(model, compiled.preActivationOf)),
     catalog,
     async layerInfo(name, size) {
       if (!types.has(name)) throw badLayer(name, names)
@@ -141,6 +158,10 @@ async function layersVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel
     forward(input, layer) {
       if (!types.has(layer)) throw badLayer(layer, names)
       return compiled.run(input, layer)
+    },
+    forwardMany(input, layers) {
+      for (const l of layers) if (!types.has(l)) throw badLayer(l, names)
+      return compiled.runMany(input, layers)
     },
     dispose() { compiled.dispose(); model.dispose() },
   }
@@ -201,11 +222,13 @@ async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel>
     }
   })
   const dim = (d: number): number | null => (d > 0 ? d : null)
+  const weights = weightReader(artifacts)
   return {
     format: 'graph-model',
     inputShape: [dim(shape[1]), dim(shape[2]), dim(shape[3])],
     layerNames: names,
     notes: rewritten.length ? [`fused nodes split into plain ops: ${rewritten.length}`] : [],
+    rfGraph: safeRfGraph(() => rfGraphOfGraphModel(topology.node, weights.shape, weights.values, Object.fromEntries(nodeOf))),
     catalog,
     async layerInfo(name, size) {
       if (!types.has(name)) throw badLayer(name, names)
@@ -219,6 +242,14 @@ async function graphVisModel(artifacts: tf.io.ModelArtifacts): Promise<VisModel>
     forward(x, layer) {
       if (!types.has(layer)) throw badLayer(layer, names)
       return model.execute(feed(x), nodeName(layer)) as tf.Tensor
+    },
+    forwardMany(x, layers) {
+      for (const l of layers) if (!types.has(l)) throw badLayer(l, names)
+      const nodes = [...new Set(layers.map(nodeName))]
+      const outs = model.execute(feed(x), nodes) as tf.Tensor | tf.Tensor[]
+      const list = Array.isArray(outs) ? outs : [outs]
+      // Two names of one node (a layer and its `/pre_relu` alias' node) share one tensor.
+      return layers.map((l) => list[nodes.indexOf(nodeName(l))])
     },
     dispose() { model.dispose() },
   }

@@ -18,6 +18,8 @@ export interface Limits {
   dimension: number
   /** Elements of one layer's output for one image (float32: 4 bytes each). */
   activationElements: number
+  /** Pixels of an image file read as an input (a photo, a camera frame), before it is fitted. */
+  imagePixels: number
 }
 
 const MB = 1 << 20
@@ -30,6 +32,7 @@ export const LIMIT_ENV: Readonly<Record<keyof Limits, { name: string; unit: numb
   inputPixels: { name: 'DEEPVIS_MAX_INPUT_PIXELS', unit: 1, unitName: 'pixels', fallback: 4096 * 4096 },
   dimension: { name: 'DEEPVIS_MAX_DIMENSION', unit: 1, unitName: '', fallback: 16384 },
   activationElements: { name: 'DEEPVIS_MAX_ACTIVATION_MB', unit: MB / 4, unitName: 'MB', fallback: 1024 },
+  imagePixels: { name: 'DEEPVIS_MAX_IMAGE_PIXELS', unit: 1, unitName: 'pixels', fallback: 8192 * 8192 },
 }
 
 /** The limits in force: each from its environment variable when that is a positive number, else the default. */

@@ -15,10 +15,11 @@
 import * as tf from '@tensorflow/tfjs'
 import { closest, distance } from 'fastest-levenshtein'
 import { DeepVisError } from '../../errors.ts'
-import type { LayerInfo, VisModel } from '../vis-model.ts'
+import { safeRfGraph, type LayerInfo, type VisModel } from '../vis-model.ts'
 import { compileOnnx } from './executor.ts'
 import { logical, logicalShape as logicalShapeOf, physNhwc, val, type Val } from './layout.ts'
 import type { NodeDef, OnnxModelDef } from './proto.ts'
+import { rfGraphOfOnnx } from './rf-graph-onnx.ts'
 
 export const PRE_RELU_SUFFIX = '/pre_relu'
 /** Pseudo-layer of a ViT token tensor's class token. */
@@ -214,6 +215,7 @@ export function createOnnxVisModel(def: OnnxModelDef, fileName = 'model.onnx'): 
     inputShape: [dim(hDim), dim(wDim), channels],
     layerNames: names,
     notes: [`ONNX opset ${def.opset}${def.producer ? `, exported by ${def.producer}` : ''}; ${dataNodes.length} nodes computed, ${def.nodes.length - dataNodes.length} folded at load or per input size`],
+    rfGraph: channelsLast ? undefined : safeRfGraph(() => rfGraphOfOnnx(def, dataNodes, input.name, layers)),
     catalog,
     async layerInfo(name, size) {
       const rec = resolve(name)
@@ -221,6 +223,9 @@ export function createOnnxVisModel(def: OnnxModelDef, fileName = 'model.onnx'): 
     },
     forward(x, layer) {
       return run(x, [resolve(layer)])[0]
+    },
+    forwardMany(x, names) {
+      return run(x, names.map(resolve))
     },
     forwardRaw(x, layerOrTensor) {
       const rec = byName.get(layerOrTensor) ?? byName.get(alias.get(layerOrTensor) ?? '')
