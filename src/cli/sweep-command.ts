@@ -10,7 +10,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
 import { BACKEND_CHOICES, initBackend } from '../engine/node/backends.ts'
-import { DEFAULT_MODEL_DIR, loadModelFolder } from '../engine/node/load-model.ts'
+import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
+import { modelKeyForIndex, readTopKIndex, type TopKIndexFile } from '../engine/node/topk-index.ts'
+import { writeTops } from '../sweep/atlas-tops.ts'
 import { writeAtlas, type AtlasLayer } from '../sweep/atlas.ts'
 import { modelHash } from '../sweep/model-hash.ts'
 import { jobArgv, parseUnits, planJobs, type SweepRunOptions } from '../sweep/plan.ts'
@@ -36,6 +38,24 @@ export interface SweepPlan {
   presets: string[]
   jobs: ReturnType<typeof planJobs>
   run: SweepRunOptions
+  /** The top-k index given with --index (its folder and contents), or null. */
+  index: { dir: string; file: TopKIndexFile } | null
+}
+
+/**
+ * The --index of a sweep: a top-k index of the same model and input spec (its key says so), holding at
+ * least one of the swept layers. A mismatch is refused before anything runs.
+ */
+async function indexFor(dir: string, loaded: LoadedModel, layers: AtlasLayer[]): Promise<{ dir: string; file: TopKIndexFile }> {
+  const file = await readTopKIndex(dir)
+  if (file.model.key !== await modelKeyForIndex(loaded.modelJsonPath, loaded.inputSpec)) {
+    throw new DeepVisError('BAD_PARAM', `--index ${dir} was built for another model or input spec (${file.model.name}); build one for this model with deepvis index --model …`)
+  }
+  const held = layers.filter((l) => file.layers.some((x) => x.name === l.name))
+  if (held.length === 0) {
+    throw new DeepVisError('BAD_PARAM', `--index ${dir} holds none of the swept layers (it has ${file.layers.map((l) => l.name).join(', ')}); index them with deepvis index --layers …`)
+  }
+  return { dir: path.resolve(dir), file }
 }
 
 /**
@@ -73,13 +93,19 @@ export async function planSweep(opts: Record<string, unknown>): Promise<SweepPla
     loaded.model.dispose()
   }
   const atlas = path.resolve(String(opts.out))
+  const index = opts.index ? await indexFor(String(opts.index), loaded, layers) : null
   return {
-    atlas, modelPath,
+    atlas, modelPath, index,
     model: { name: loaded.name, path: loaded.modelJsonPath, hash: await modelHash(modelPath) },
     layers, presets,
     jobs: planJobs(layers, presets),
     run: { model: opts.model as string | undefined, backend: opts.backend as string, maxIter: opts.maxIter as number | undefined, randSeed: opts.randSeed as number | undefined },
   }
+}
+
+/** The top images of the swept units when the sweep has an --index (written into the atlas). */
+async function topsOf(plan: SweepPlan): Promise<Awaited<ReturnType<typeof writeTops>> | undefined> {
+  return plan.index ? writeTops(plan.atlas, plan.index.file, plan.index.dir, plan.layers) : undefined
 }
 
 /** The closing lines of a sweep, and its exit code (1 when a job failed, 130 when interrupted). */
@@ -117,7 +143,7 @@ async function runLocalSweep(cmd: Command, io: CliIo): Promise<number> {
   } finally {
     await (pool as LocalPool | null)?.close()
   }
-  await writeAtlas(plan.atlas, { model: plan.model, layers: plan.layers, presets: plan.presets, jobs: plan.jobs, failed: summary.failed })
+  await writeAtlas(plan.atlas, { model: plan.model, layers: plan.layers, presets: plan.presets, jobs: plan.jobs, failed: summary.failed, tops: await topsOf(plan) })
   return report(summary, plan.atlas, io)
 }
 
@@ -193,7 +219,7 @@ async function runQueueSweep(cmd: Command, io: CliIo): Promise<number> {
     await Promise.race([quit, new Promise((r) => setTimeout(r, 2000))])
     if (lost.signal.aborted) { void queue.disconnect(); void events.disconnect() }
   }
-  await writeAtlas(plan.atlas, { model: plan.model, layers: plan.layers, presets: plan.presets, jobs: plan.jobs, failed: summary.failed })
+  await writeAtlas(plan.atlas, { model: plan.model, layers: plan.layers, presets: plan.presets, jobs: plan.jobs, failed: summary.failed, tops: await topsOf(plan) })
   if (lostMessage) {
     io.stderr(`deepvis sweep: ${lostMessage}; ${summary.done} results written to ${plan.atlas} are kept; run the same command again to continue\n`)
     report(summary, plan.atlas, io)
@@ -210,7 +236,7 @@ export function addSweepOptions(cmd: Command): Command {
     return n
   }
   return cmd
-    .option('--model <path>', 'TensorFlow.js model folder or model.json (default: the embedded deepvis-shapes model)')
+    .option('--model <path>', 'model: a TensorFlow.js folder or model.json, or an .onnx file (default: the embedded deepvis-shapes model)')
     .requiredOption('--layers <names>', 'layers to sweep, separated by commas (see `deepvis layers`)')
     .option('--units <list>', 'units of each layer: all, a range 0-99, a list 0,3,7 or a mix', 'all')
     .option('--preset <name>', 'preset to render every unit with; repeat for several', collect)
@@ -219,6 +245,7 @@ export function addSweepOptions(cmd: Command): Command {
     .option('--workers <n>', `local engine workers (default: one per core, ${os.availableParallelism()} here)`, positive('--workers'))
     .option('--max-iter <n>', 'iterations of every job (default: the preset\'s)', positive('--max-iter'))
     .option('--rand-seed <n>', 'seed of every job (default: the preset\'s)', int('--rand-seed'))
+    .option('--index <dir>', 'a top-k index of this model (deepvis index --out): each unit\'s top images go into the atlas')
     .option('--queue <url>', 'put the jobs on a BullMQ queue at this Redis server (redis://[:password@]host:port[/db]) for `deepvis worker`s to run')
     .option('--queue-name <name>', 'BullMQ queue name', DEFAULT_QUEUE_NAME)
     .option('--give-up <s>', 'with --queue: stop when Redis has been unreachable this many seconds', positive('--give-up'), DEFAULT_REDIS_GRACE_MS / 1000)

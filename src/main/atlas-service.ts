@@ -66,6 +66,12 @@ const manifestSchema = z.object({
   })),
   failed: z.array(z.object({ id: z.string().max(2200), error: z.string().max(10_000) })).max(MAX_RESULTS),
   planned: z.number().int().nonnegative(),
+  tops: z.record(z.string().max(2200), z.object({
+    montage: z.string().max(4096),
+    indexDir: z.string().max(4096),
+    images: z.number().int().nonnegative(),
+    entries: z.array(z.object({ rank: z.number().int(), image: z.string().max(4096), score: z.number() })).max(1000),
+  })).optional(),
 })
 type Manifest = z.infer<typeof manifestSchema>
 type Entry = Manifest['results'][string]
@@ -262,7 +268,9 @@ export function createAtlasService({ pageBytes = ATLAS_PAGE_BYTES }: { pageBytes
           iterations: e?.iterations ?? 0, method: e?.method ?? '', metaResult: e?.meta_result ?? '', totalMs: e?.total_ms ?? 0,
         })
       }
-      return { layer, unit, label, presets, prev: i > 0 ? l.units[i - 1] : null, next: i < l.units.length - 1 ? l.units[i + 1] : null }
+      const t = a.manifest.tops?.[`${layer}:${unit}`]
+      const top = t ? { montage: await fullImage(a, t.montage), indexDir: t.indexDir, images: t.images, entries: t.entries } : null
+      return { layer, unit, label, presets, top, prev: i > 0 ? l.units[i - 1] : null, next: i < l.units.length - 1 ? l.units[i + 1] : null }
     },
   }
 }

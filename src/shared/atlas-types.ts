@@ -103,11 +103,23 @@ export interface AtlasUnitPreset {
   totalMs: number
 }
 
+/** A unit's top images from the sweep's top-k index (`deepvis sweep --index`). */
+export interface AtlasUnitTop {
+  /** The montage of receptive-field crops, a PNG data URL (null when unreadable). */
+  montage: string | null
+  /** Indexed folder (on the machine that ran the sweep) and its image count. */
+  indexDir: string
+  images: number
+  entries: { rank: number; image: string; score: number }[]
+}
+
 export interface AtlasUnitPage {
   layer: string
   unit: number
   label: string
   presets: AtlasUnitPreset[]
+  /** Top images when the atlas was swept with an index; null otherwise. */
+  top: AtlasUnitTop | null
   /** Neighbouring units of the layer's list, for the arrows. */
   prev: number | null
   next: number | null

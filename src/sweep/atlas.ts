@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs'
 import { copyFile, readFile, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { writeFileAtomic } from '../engine/node/save-results.ts'
+import type { AtlasTop } from './atlas-tops.ts'
 import { jobDir, type SweepJob } from './plan.ts'
 
 export const ATLAS_FORMAT = 'deepvis-atlas@1'
@@ -48,6 +49,8 @@ export interface Manifest {
   results: Record<string, AtlasEntry>
   failed: { id: string; error: string }[]
   planned: number
+  /** A unit's top images from a top-k index (`--index`), keyed `layer:unit`; absent without one. */
+  tops?: Record<string, AtlasTop>
 }
 
 /** Read a finished job's info.json into an entry (null when the job has no complete result). */
@@ -78,14 +81,16 @@ export async function readEntry(atlas: string, job: SweepJob): Promise<AtlasEntr
 
 /** Write manifest.json, manifest.js and the site files into the atlas. */
 export async function writeAtlas(atlas: string, meta: {
-  model: Manifest['model']; layers: AtlasLayer[]; presets: string[]; jobs: SweepJob[]; failed: Manifest['failed']
+  model: Manifest['model']; layers: AtlasLayer[]; presets: string[]; jobs: SweepJob[]; failed: Manifest['failed']; tops?: Record<string, AtlasTop>
 }): Promise<Manifest> {
   const results: Record<string, AtlasEntry> = {}
   // Keep what an earlier sweep with other layers/presets put in the same atlas.
   const old = existsSync(path.join(atlas, MANIFEST_JSON)) ? JSON.parse(await readFile(path.join(atlas, MANIFEST_JSON), 'utf8')) as Manifest : null
   const layers = new Map<string, AtlasLayer>()
   const presets = new Set<string>()
+  const tops: Record<string, AtlasTop> = {}
   if (old?.format === ATLAS_FORMAT && old.model.hash === meta.model.hash) {
+    for (const [id, t] of Object.entries(old.tops ?? {})) if (existsSync(path.join(atlas, t.montage))) tops[id] = t
     for (const l of old.layers) layers.set(l.name, l)
     for (const p of old.presets) presets.add(p)
     for (const [id, e] of Object.entries(old.results)) if (existsSync(path.join(atlas, Object.values(e.images)[0] ?? ''))) results[id] = e
@@ -103,6 +108,7 @@ export async function writeAtlas(atlas: string, meta: {
     format: ATLAS_FORMAT, updated: new Date().toISOString(), model: meta.model,
     presets: [...presets], layers: [...layers.values()], results, failed: meta.failed,
     planned: meta.jobs.length,
+    ...(Object.keys({ ...tops, ...meta.tops }).length ? { tops: { ...tops, ...meta.tops } } : {}),
   }
   const json = JSON.stringify(manifest, null, 1)
   await writeFileAtomic(path.join(atlas, MANIFEST_JSON), Buffer.from(json + '\n'))

@@ -46,6 +46,7 @@ function unitPage(layer: string, unit: number): AtlasUnitPage {
   return {
     layer, unit, label: LABELS[unit] ?? '',
     prev: i > 0 ? units[i - 1] : null, next: i < units.length - 1 ? units[i + 1] : null,
+    top: unit === 101 ? { montage: 'data:image/png;base64,TOP', indexDir: '/photos-index', images: 300, entries: [{ rank: 1, image: 'birds/f1.jpg', score: 31.5 }, { rank: 2, image: 'birds/f7.jpg', score: 29.25 }] } : null,
     presets: [
       {
         preset: 'yosinski-1', status: 'done', iterations: 200, method: 'dvt', metaResult: 'Metaresult: majority success', totalMs: 12_300,
@@ -162,16 +163,21 @@ describe('AtlasView', () => {
     await flushPromises()
     expect(api['atlas:unit']).toHaveBeenCalledWith({ path: '/atlases/a', layer: 'prob', unit: 101 })
     expect(w.find('[data-testid="atlas-unit-title"]').text()).toBe('prob:101 “flamingo”')
-    const sections = w.findAll('.atlas-unit__preset')
+    const sections = w.findAll('.atlas-unit__preset[data-preset]')
     expect(sections[0].findAll('figcaption').map((f) => f.text())).toEqual(['best: obj 12.250 at ii 199', 'last: obj 12.250 at ii 199', 'majority: never reached'])
     expect(sections[0].text()).toContain('rank in layer')
     expect(sections[0].text()).toContain('1 / 1000')
     expect(sections[0].text()).toContain('200 iterations (dvt), 12.3 s')
     expect(sections[1].find('[role="alert"]').text()).toBe('failed: INTERNAL: out of memory')
+    const top = w.find('[data-testid="atlas-top"]')
+    expect(top.find('h3').text()).toBe('Top 2 of 300 indexed images')
+    expect(top.find('img').attributes('src')).toBe('data:image/png;base64,TOP')
+    expect(top.findAll('li').map((li) => li.text())).toEqual(['birds/f1.jpg 31.500', 'birds/f7.jpg 29.250'])
 
     window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight' }))
     await flushPromises()
     expect(api['atlas:unit']).toHaveBeenLastCalledWith({ path: '/atlases/a', layer: 'prob', unit: 102 })
+    expect(w.find('[data-testid="atlas-top"]').exists()).toBe(false) // no index entry for this unit
     window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft' }))
     await flushPromises()
     expect(api['atlas:unit']).toHaveBeenLastCalledWith({ path: '/atlases/a', layer: 'prob', unit: 101 })

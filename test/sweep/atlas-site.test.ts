@@ -32,8 +32,12 @@ describe.skipIf(!hasChromium)('atlas site in Chromium (from disk)', () => {
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'deepvis-atlas-'))
     atlas = path.join(tmp, 'atlas')
+    // A top-k index of labelled stimuli for logits: the unit pages show each unit's top images.
+    const stim = path.join(tmp, 'stimuli')
+    expect((await cli('stimuli', '--out', stim, '--per-class', '2')).code).toBe(0)
+    expect((await cli('index', '--images', stim, '--layers', 'logits', '--out', path.join(tmp, 'index'), '--backend', 'wasm')).code).toBe(0)
     const r = await cli('sweep', '--layers', 'logits,conv3', '--units', '0-3', '--preset', 'yosinski-1', '--preset', 'yosinski-3',
-      '--max-iter', '10', '--backend', 'wasm', '--workers', '2', '--out', atlas)
+      '--max-iter', '10', '--backend', 'wasm', '--workers', '2', '--index', path.join(tmp, 'index'), '--out', atlas)
     expect(r.code, r.err).toBe(0)
     mkdirSync(SHOTS_DIR, { recursive: true })
     browser = await chromium.launch({
@@ -81,6 +85,9 @@ describe.skipIf(!hasChromium)('atlas site in Chromium (from disk)', () => {
     expect(text).toContain(`at ii ${e.best.ii}`)
     expect(text).toContain(`${e.quality.rank} / 10`)
     expect(text).toContain('spectrum slope')
+    expect(await page.$eval('#top-images img.montage', (i) => (i as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0)
+    expect(await page.$$eval('#top-images li', (li) => li.length)).toBe(9)
+    expect(await page.textContent('#top-images h2')).toBe('top 9 of 20 indexed images')
     await shot('unit-logits-2')
 
     // Deep links, loaded fresh from disk.

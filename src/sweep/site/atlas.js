@@ -62,6 +62,13 @@
     var nav = (i > 0 ? '<a id="prev" href="' + href(layer.name, layer.units[i - 1]) + '">&larr; ' + layer.units[i - 1] + '</a> ' : '') +
       (i >= 0 && i < layer.units.length - 1 ? '<a id="next" href="' + href(layer.name, layer.units[i + 1]) + '">' + layer.units[i + 1] + ' &rarr;</a>' : '')
     var h = '<h1 id="unit-title">' + esc(layer.name) + ':' + unit + (labelOf(layer, unit) ? ' "' + esc(labelOf(layer, unit)) + '"' : '') + '</h1><p>' + nav + '</p>'
+    var top = atlas.tops && atlas.tops[layer.name + ':' + unit]
+    if (top) {
+      h += '<section class="top" id="top-images"><h2>top ' + top.entries.length + ' of ' + top.images + ' indexed images</h2>' +
+        '<img class="montage" src="' + esc(top.montage) + '" alt="top images"><ol class="top-list">'
+      top.entries.forEach(function (e) { h += '<li>' + esc(e.image) + ' <span class="muted">' + num(e.score) + '</span></li>' })
+      h += '</ol></section>'
+    }
     atlas.presets.forEach(function (p) {
       var e = entry(layer.name, unit, p)
       h += '<section class="preset" data-preset="' + esc(p) + '"><h2>' + esc(p) + '</h2>'
