@@ -235,11 +235,12 @@ export async function runGeneral(
   if (params.diversity > 0 && params.diversity_layer) await loaded.model.layerInfo(params.diversity_layer, size)
   const gif = opts.gifEvery !== undefined ? new GifFrames(opts.gifEvery as number, loaded.inputSpec) : null
   const log = new IterationLog({ printEvery: opts.printEvery as number | undefined, saveEvery: opts.saveEvery as number | undefined, prefixes, spec: loaded.inputSpec, stdout: io.stdout })
+  const inputs = await methodInputs(params)
   const checkModel = opts.checkModel ? await loadModelFolder(opts.checkModel as string) : undefined
   io.stderr(`deepvis: ${loaded.name} on ${backend.name} (${backend.detail}); ${params.method}: maximizing ${params.objective}, ${params.max_iter} iterations, ${params.batch_size} image(s)\n`)
   try {
     const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, params, {
-      backend: backend.name, signal: io.signal, masks, readGenerator: readGeneratorArtifacts, ...(await methodInputs(params)),
+      backend: backend.name, signal: io.signal, masks, readGenerator: readGeneratorArtifacts, ...inputs,
       onIteration: async (e: GeneralIterationEvent) => { await gif?.onIteration(e); await log.onIteration(e) },
     })
     const qualities = []
