@@ -69,7 +69,8 @@ describe('accentuation', () => {
 
   it('a run records the seed as its first image, then raises the unit and stays near the seed', async () => {
     const seed = stimulus(3)
-    const p = { ...METHOD_PRESETS.accentuation.params, objective: 'logits:3', max_iter: 30, crops: 4 }
+    // canvas_scale 1: the canvas is the seed itself (a larger canvas is the seed resized up, shown resized down).
+    const p = { ...METHOD_PRESETS.accentuation.params, objective: 'logits:3', max_iter: 30, crops: 4, canvas_scale: 1 }
     const r = await optimizeGeneral(loaded.model, loaded.inputSpec, p, { seedImage: seed })
     const first = pixels(r.x0)
     const err = Math.max(...Array.from(first, (v, i) => (seed.data[i] >= 1e-3 && seed.data[i] <= 1 - 1e-3 ? Math.abs(v - seed.data[i] * 255) : 0)))
