@@ -2,7 +2,8 @@
  * End to end in a real browser (as web-app.test.ts: built renderer, headless web mode, real engine, Debian's
  * Chromium through playwright-core): the maco preset on logits #0 of the embedded model runs to done with an
  * image; the Results offer a "transparency" toggle that overlays the run's last_alpha.png on best and last, and
- * the overlay darkens the image (mean brightness of the tile falls). Screenshots under test-results/e2e/.
+ * the overlay darkens the image (mean brightness of the tile falls); in Compare, a maco and a lucid column both get
+ * their map from the same toggle. Screenshots under test-results/e2e/.
  * Skipped, with a message, where /usr/bin/chromium is absent.
  */
 import { execFileSync } from 'node:child_process'
@@ -88,5 +89,30 @@ describe.skipIf(!hasChromium)('web app: maco with its transparency overlay', () 
     await page.screenshot({ path: path.join(SHOTS_DIR, 'maco-02-transparency.png'), fullPage: true })
     await best.screenshot({ path: path.join(SHOTS_DIR, 'maco-03-best-tile.png') })
     expect(after).toBeLessThan(before)
+  }, 300_000)
+
+  it('compare: a maco and a lucid column, the transparency toggle overlays each run\'s map', async () => {
+    await page.getByRole('navigation', { name: 'View' }).getByRole('button', { name: 'Compare' }).click()
+    const view = page.getByRole('region', { name: 'Compare side by side' })
+    await view.waitFor()
+    await view.getByLabel('Add a preset').selectOption('maco')
+    await view.getByLabel('Add a preset').selectOption('lucid')
+    const table = view.getByRole('region', { name: 'Parameters of the compared settings' })
+    for (const i of [1, 2]) {
+      const maxIter = table.getByLabel(`max_iter of setting ${i}`)
+      await maxIter.fill('12')
+      await maxIter.press('Enter')
+      await eventually(() => maxIter.inputValue()).toBe('12')
+    }
+    await view.getByRole('button', { name: '▶ Run' }).click()
+    const columns = view.locator('section.compare-column')
+    await eventually(() => columns.count()).toBe(2)
+    for (const i of [0, 1]) {
+      await eventually(() => columns.nth(i).getAttribute('data-status'), RUN_TIMEOUT).toMatch(/^(done|failed|stopped)$/)
+      expect(await columns.nth(i).getAttribute('data-status')).toBe('done')
+    }
+    await view.getByTestId('compare-alpha-toggle').check()
+    for (const i of [0, 1]) await columns.nth(i).locator('[data-testid="alpha-overlay"]').waitFor()
+    await page.screenshot({ path: path.join(SHOTS_DIR, 'maco-04-compare-transparency.png'), fullPage: true })
   }, 300_000)
 })
