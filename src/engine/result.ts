@@ -70,8 +70,8 @@ export interface OptimizeResult {
   /** Total wall time in ms, including set-up of the first iteration. */
   totalMs: number
   /**
-   * Transparency map (general methods except cnnpref-gd's pixels): Σ over every gradient evaluation of
-   * Σ_channels |d loss / d image| per pixel, H*W row-major at the input size (MACO's canvas resized to it).
+   * Transparency map (DVT's loop and the general methods except cnnpref-gd's pixels): Σ over every gradient
+   * evaluation of Σ_channels |d loss / d image| per pixel, H*W row-major at the input size (MACO's canvas resized to it).
    */
   alpha?: { data: Float32Array; height: number; width: number; evaluations: number }
 }
