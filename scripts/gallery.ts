@@ -9,6 +9,8 @@
  *   --iters N          max iterations per run (default 200; each preset's own count when 0)
  *   --out DIR          images + page (default docs/gallery); the page is <out>.md beside it
  *   --backend B        (default auto)
+ *   --image FILE       the seed image of the accentuation presets (required for them)
+ * Each cell shows the best image and, below it, its transparency map (last_alpha.png) when the method writes one.
  */
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     iters: { type: 'string', default: '200' },
     out: { type: 'string', default: path.join(ROOT, 'docs', 'gallery') },
     backend: { type: 'string', default: 'auto' },
+    image: { type: 'string' },
   },
 })
 const iters = Number(values.iters)
@@ -33,7 +36,7 @@ mkdirSync(outDir, { recursive: true })
 const work = path.join(os.tmpdir(), `deepvis-gallery-${process.pid}`)
 rmSync(work, { recursive: true, force: true })
 
-interface Cell { preset: string; ok: boolean; image?: string; msPerIter?: number; bestObj?: number; iterations?: number; error?: string; rank?: string; slope?: number }
+interface Cell { preset: string; ok: boolean; image?: string; alpha?: string; msPerIter?: number; bestObj?: number; iterations?: number; error?: string; rank?: string; slope?: number }
 const rows: { unit: string; cells: Cell[] }[] = []
 const safe = (s: string): string => s.replace(/[^A-Za-z0-9_-]+/g, '_')
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
@@ -49,6 +52,7 @@ for (const unit of values.units!.split(',')) {
     const args = ['deepvis', 'optimize', '--model', values.model!, '--backend', values.backend!, '--push-layer', layer,
       '--push-channel', channel, '--preset', preset, '--output-prefix', dir + path.sep, '--skipbig', '--brave']
     if (iters > 0) args.push('--max-iter', String(iters))
+    if (preset.startsWith('accentuation') && values.image) args.push('--image', path.resolve(values.image))
     const t0 = Date.now()
     try {
       execFileSync('npx', args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 3_600_000 })
@@ -59,9 +63,12 @@ for (const unit of values.units!.split(',')) {
       const png = find('best_Xpm.png')
       const name = `${safe(unit)}__${preset}.png`
       if (existsSync(png)) copyFileSync(png, path.join(outDir, name))
+      const alphaPng = find('last_alpha.png')
+      const alpha = existsSync(alphaPng) ? `${safe(unit)}__${preset}_alpha.png` : undefined
+      if (alpha) copyFileSync(alphaPng, path.join(outDir, alpha))
       const q = info.quality ?? {}
       cells.push({
-        preset, ok: true, image: name, msPerIter: median((info.series?.wall_ms ?? []).slice(2)), bestObj: info.results?.best?.obj ?? info.best?.obj,
+        preset, ok: true, image: name, alpha, msPerIter: median((info.series?.wall_ms ?? []).slice(2)), bestObj: info.results?.best?.obj ?? info.best?.obj,
         iterations: info.series?.obj?.length, rank: q.rank !== undefined ? `${q.rank}/${q.of}` : undefined, slope: q.spectrum_slope,
       })
     } catch (e) {
@@ -79,6 +86,7 @@ const presets = values.presets!.split(',')
 let md = `| unit | ${presets.join(' | ')} |\n|---|${presets.map(() => '---').join('|')}|\n`
 for (const r of rows) {
   md += `| \`${r.unit}\` | ${r.cells.map((c) => (c.ok ? `![${r.unit} ${c.preset}](${path.basename(outDir)}/${c.image})` : `failed: ${c.error}`)).join(' | ')} |\n`
+  if (r.cells.some((c) => c.alpha)) md += `| alpha | ${r.cells.map((c) => (c.alpha ? `![${r.unit} ${c.preset} alpha](${path.basename(outDir)}/${c.alpha})` : '')).join(' | ')} |\n`
   md += `| | ${r.cells.map((c) => (c.ok ? `${fmt(c.msPerIter, 0)} ms/it · ${c.iterations} it · best ${fmt(c.bestObj, 2)}${c.rank ? ` · rank ${c.rank}` : ''}${c.slope !== undefined ? ` · slope ${fmt(c.slope, 2)}` : ''}` : '')).join(' | ')} |\n`
 }
 writeFileSync(path.join(outDir, 'table.md'), md)

@@ -7,10 +7,13 @@ import { Command, Option } from 'commander'
 import { DeepVisError } from '../engine/errors.ts'
 import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/params.ts'
 import { defaultObjectiveText, optimizeGeneralBatch, resolveGeneralParams } from '../engine/methods/general.ts'
-import { maskNames, parseObjective, validateObjective } from '../engine/methods/objectives.ts'
+import { imageReferences, maskNames, parseObjective, validateObjective } from '../engine/methods/objectives.ts'
 import type { LoadedModel } from '../engine/node/load-model.ts'
 import { readGeneratorArtifacts, readMasks } from '../engine/node/method-files.ts'
-import type { GeneralIterationEvent } from '../engine/methods/general.ts'
+import type { GeneralIterationEvent, GeneralOptions } from '../engine/methods/general.ts'
+import { loadNaturalSpectrum } from '../engine/node/natural-spectrum.ts'
+import { readRgbImage } from '../engine/node/read-image.ts'
+import type { RgbImage } from '../engine/methods/accentuation.ts'
 import { checkCanWrite, isDirectoryPrefix, renderX, resultPrefix, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'
 import { existsSync } from 'node:fs'
 import sharp from 'sharp'
@@ -49,6 +52,9 @@ const GENERAL_ONLY: Record<string, [string, keyof GeneralParams]> = {
   clipExtreme: ['--clip-extreme', 'clip_extreme_pct'], clipSmallNorm: ['--clip-small-norm', 'clip_small_norm_pct'], clipSmallContribution: ['--clip-small-contribution', 'clip_small_contribution_pct'],
   initImage: ['--init-image', 'init_image'], generator: ['--generator', 'generator'], generatorRange: ['--generator-range', 'generator_range'],
   codeLower: ['--code-lower', 'code_lower'], codeUpper: ['--code-upper', 'code_upper'], generatorFit: ['--generator-fit', 'generator_fit'],
+  crops: ['--crops', 'crops'], boxStart: ['--box-start', 'box_start'], boxEnd: ['--box-end', 'box_end'], boxSd: ['--box-sd', 'box_sd'],
+  centreSd: ['--centre-sd', 'centre_sd'], noise: ['--noise', 'noise'], canvasScale: ['--canvas-scale', 'canvas_scale'],
+  image: ['--image', 'image'], imageWeight: ['--image-weight', 'image_weight'],
 }
 /** Shared flags (DVT name) that the general methods read too. */
 const SHARED: Record<string, keyof GeneralParams> = { maxIter: 'max_iter', randSeed: 'rand_seed' }
@@ -74,7 +80,7 @@ export function addGeneralOptions(cmd: Command): Command {
   }
   const int = (flag: string) => (v: string): number => parseInteger(flag, v)
   return cmd
-    .addOption(new Option('--method <name>', 'optimization method: dvt (Yosinski et al. 2015, the default), lucid (Olah et al. 2017), dnnbrain (BNUCNL/dnnbrain SynthesisImage), normstep (seed 003: x += lr*g/max|g|) seed004 (act_max: x += lr*g, decay, blur, crops), cnnpref-gd (KamitaniLab/cnnpref gradient descent) or cnnpref-lbfgs (cnnpref bounded L-BFGS); flags below').choices([...METHODS]))
+    .addOption(new Option('--method <name>', 'optimization method: dvt (Yosinski et al. 2015, the default), lucid (Olah et al. 2017), dnnbrain (BNUCNL/dnnbrain SynthesisImage), normstep (seed 003: x += lr*g/max|g|) seed004 (act_max: x += lr*g, decay, blur, crops), cnnpref-gd (KamitaniLab/cnnpref gradient descent), cnnpref-lbfgs (cnnpref bounded L-BFGS), maco (Fel et al. 2023: phase-only Fourier image, crops, NAdam) or accentuation (Hamblin et al. 2024: from --image); flags below').choices([...METHODS]))
     .option('--objective <expr>', 'lucid: objective to maximize, e.g. "conv2:3", "conv3:7@8,8", "logits:0 - 0.5*logits:1", "neuron(conv3, 2)", "direction(conv3, [..], 1)" (default: --push-layer:--push-channel)')
     .addOption(new Option('--param <kind>', 'lucid: image parameterization').choices([...IMAGE_PARAMS]))
     .option('--no-decorrelate', 'lucid: optimize in plain RGB instead of the decorrelated colour space')
@@ -110,6 +116,15 @@ export function addGeneralOptions(cmd: Command): Command {
     .option('--code-lower <v>', 'lower bound of the generator code: one number, or one per dimension separated by commas (default 0)', codeBound('--code-lower'))
     .option('--code-upper <v>', 'upper bound of the generator code, as --code-lower (default 100)', codeBound('--code-upper'))
     .addOption(new Option('--generator-fit <fit>', 'fit of the generator image to the classifier input: centre crop when large enough else resize (auto), or forced').choices([...GENERATOR_FITS]))
+    .option('--crops <n>', `maco, accentuation: crops per step (0 = the whole canvas; default ${DEFAULT_GENERAL_PARAMS.crops})`, int('--crops'))
+    .option('--box-start <f>', 'maco, accentuation: mean crop side at the first step, a fraction of the canvas', num('--box-start'))
+    .option('--box-end <f>', 'maco, accentuation: mean crop side at the last step (linear in between)', num('--box-end'))
+    .option('--box-sd <f>', 'maco, accentuation: std of the crop side around its mean', num('--box-sd'))
+    .option('--centre-sd <f>', 'maco, accentuation: std of the crop centres around the middle', num('--centre-sd'))
+    .option('--noise <s>', 'maco, accentuation: std of the noise added to the crops (RGB 0..1 units)', num('--noise'))
+    .option('--canvas-scale <k>', 'maco: canvas side over the model input side (the image saved is the canvas at the input size)', num('--canvas-scale'))
+    .option('--image <file>', 'accentuation: the seed image (PNG/JPEG, resized to the input)')
+    .option('--image-weight <w>', 'accentuation: weight of mean((image - seed)^2) in the loss', num('--image-weight'))
     .option('--mask <file>', 'general methods: maximize sum(w * a) over --push-layer with per-unit weights from a .npy of the layer\'s shape (H x W x C, or C: weights of the channel means); same as --objective "mask(layer, \'file\')"')
     .option('--print-every <n>', 'general methods: print the loss (activation, penalty) every n iterations to stdout', int('--print-every'))
     .option('--save-every <n>', 'general methods: write <prefix>iter_<ii>.png (the image plus the mean) every n iterations', int('--save-every'))
@@ -178,12 +193,27 @@ const fmt = (v: number): string => formatMagnitude(v)
 /** The DVT-style params the output template sees (the objective's first unit, seed, iterations), before the run. */
 function templateParams(params: GeneralParams): FindParams {
   const placeholder = { data: new Float32Array(1), shape: [1] }
-  const leaf = parseObjective(params.objective, { masks: Object.fromEntries(maskNames(params.objective).map((m) => [m, placeholder])) }).leaves[0].leaf
+  const references: Record<string, Record<string, typeof placeholder>> = {}
+  for (const r of imageReferences(params.objective)) references[r.name] = { ...(references[r.name] ?? {}), [r.layer]: placeholder }
+  const leaf = parseObjective(params.objective, { masks: Object.fromEntries(maskNames(params.objective).map((m) => [m, placeholder])), references }).leaves[0].leaf
   return {
     ...DEFAULT_PARAMS, start_at: 'mean', rand_seed: params.rand_seed, push_layer: leaf.layer,
-    push_channel: leaf.kind === 'direction' || leaf.kind === 'mask' ? 0 : leaf.channel, push_spatial: leaf.kind === 'neuron' ? leaf.spatial : null,
+    push_channel: leaf.kind === 'channel' || leaf.kind === 'neuron' ? leaf.channel : 0, push_spatial: leaf.kind === 'neuron' ? leaf.spatial : null,
     lr_policy: 'constant', lr_params: { lr: params.lr }, max_iter: params.max_iter,
   }
+}
+
+/** What a method reads besides the model: maco's natural-image spectrum, accentuation's seed image. */
+async function methodInputs(params: GeneralParams): Promise<Partial<GeneralOptions>> {
+  const images: Record<string, RgbImage> = {}
+  for (const r of imageReferences(params.objective)) images[r.name] ??= await readRgbImage(r.name)
+  const withImages = Object.keys(images).length > 0 ? { images } : {}
+  if (params.method === 'maco') return { spectrum: await loadNaturalSpectrum(), ...withImages }
+  if (params.method === 'accentuation') {
+    if (!params.image) throw new DeepVisError('BAD_PARAM', 'method accentuation starts from an image: give --image FILE')
+    return { seedImage: await readRgbImage(params.image), ...withImages }
+  }
+  return withImages
 }
 
 /** Run a general method and write one result per image (`<prefix>img<i>_...` when the batch has several). */
@@ -200,15 +230,17 @@ export async function runGeneral(
   for (const p of prefixes) checkCanWrite(p, Boolean(opts.brave))
   const size: [number, number] = [loaded.inputSpec.height, loaded.inputSpec.width]
   const masks = readMasks(params.objective)
-  await validateObjective(parseObjective(params.objective, { masks }), (l) => loaded.model.layerInfo(l, size))
+  // Objectives that compare with an image are checked by the engine once it has the image's activations.
+  if (imageReferences(params.objective).length === 0) await validateObjective(parseObjective(params.objective, { masks }), (l) => loaded.model.layerInfo(l, size))
   if (params.diversity > 0 && params.diversity_layer) await loaded.model.layerInfo(params.diversity_layer, size)
   const gif = opts.gifEvery !== undefined ? new GifFrames(opts.gifEvery as number, loaded.inputSpec) : null
   const log = new IterationLog({ printEvery: opts.printEvery as number | undefined, saveEvery: opts.saveEvery as number | undefined, prefixes, spec: loaded.inputSpec, stdout: io.stdout })
+  const inputs = await methodInputs(params)
   const checkModel = opts.checkModel ? await loadModelFolder(opts.checkModel as string) : undefined
   io.stderr(`deepvis: ${loaded.name} on ${backend.name} (${backend.detail}); ${params.method}: maximizing ${params.objective}, ${params.max_iter} iterations, ${params.batch_size} image(s)\n`)
   try {
     const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, params, {
-      backend: backend.name, signal: io.signal, masks, readGenerator: readGeneratorArtifacts,
+      backend: backend.name, signal: io.signal, masks, readGenerator: readGeneratorArtifacts, ...inputs,
       onIteration: async (e: GeneralIterationEvent) => { await gif?.onIteration(e); await log.onIteration(e) },
     })
     const qualities = []
@@ -288,7 +320,7 @@ async function runGrid(
   for (let start = 0; start < all.length; start += GRID_BATCH) {
     const chunk = all.slice(start, start + GRID_BATCH)
     const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, { ...chunk[0], batch_size: chunk.length }, {
-      backend: backend.name, signal: io.signal, objectives: chunk.map((p) => p.objective),
+      backend: backend.name, signal: io.signal, objectives: chunk.map((p) => p.objective), ...(await methodInputs(chunk[0])),
     })
     for (const [k, r] of results.entries()) {
       const i = start + k

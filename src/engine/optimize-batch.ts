@@ -69,6 +69,9 @@ interface Lane {
   done: boolean
   interrupted: boolean
   totalMs: number
+  /** Transparency map: Σ over iterations of Σ_channels |g|, as optimizeImage's. */
+  alpha: tf.Tensor | null
+  alphaCount: number
   /** The final result, read as soon as the image is done. */
   result?: OptimizeResult
 }
@@ -117,7 +120,7 @@ export async function optimizeBatch(
       }))
       lanes.push({
         index, problem, x0, topDiff, x: x0.clone(), recorder: tensorRecorder(problem.params.push_dir),
-        done: false, interrupted: false, totalMs: 0,
+        done: false, interrupted: false, totalMs: 0, alpha: null, alphaCount: 0,
       })
     }
 
@@ -156,6 +159,10 @@ export async function optimizeBatch(
         const events: (BatchIterationEvent | null)[] = []
         for (const [j, lane] of order.entries()) {
           const { params } = lane.problem
+          const nextAlpha: tf.Tensor = tf.tidy(() => { const a = tf.sum(tf.abs(gs[j]), -1).reshape([spec.height, spec.width]); return lane.alpha ? tf.add(lane.alpha, a) : a })
+          lane.alpha?.dispose()
+          lane.alpha = nextAlpha
+          lane.alphaCount++
           const { step, gradNormSq } = readStats(ii, s.subarray(j * STAT_COUNT, (j + 1) * STAT_COUNT), lane.problem, `image ${lane.index}: `)
           lane.recorder.record(step, xcs[j])
           if (gradNormSq === 0) {
@@ -198,7 +205,7 @@ export async function optimizeBatch(
       }
       for (const lane of lanes) {
         if (!lane.done || lane.result) continue
-        lane.result = await readResult(lane.problem, lane.recorder, spec, { backend, interrupted: lane.interrupted, totalMs: lane.totalMs })
+        lane.result = await readResult(lane.problem, lane.recorder, spec, { backend, interrupted: lane.interrupted, totalMs: lane.totalMs }, lane.alpha ? { acc: lane.alpha, evaluations: lane.alphaCount } : null)
         await opts.onImageDone?.(lane.index, lane.result)
       }
     }
@@ -207,6 +214,7 @@ export async function optimizeBatch(
     for (const lane of lanes) {
       lane.recorder.dispose()
       tf.dispose([lane.x, lane.x0, lane.topDiff])
+      lane.alpha?.dispose()
     }
     tf.dispose([st.mean, st.scale, st.offset])
   }

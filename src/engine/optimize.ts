@@ -257,6 +257,7 @@ export function tensorRecorder(pushDir: number): Recorder<tf.Tensor4D> {
 export async function readResult(
   problem: ImageProblem, recorder: Recorder<tf.Tensor4D>, spec: InputSpec,
   run: { backend: string; interrupted: boolean; totalMs: number },
+  alpha?: { acc: tf.Tensor; evaluations: number } | null,
 ): Promise<OptimizeResult> {
   recorder.finish()
   const read = async (snap: { ii: number; obj: number; x: tf.Tensor4D } | null): Promise<ImageSnapshot | null> =>
@@ -275,6 +276,7 @@ export async function readResult(
     series: recorder.series,
     interrupted: run.interrupted,
     totalMs: run.totalMs,
+    ...(alpha ? { alpha: { data: (await alpha.acc.data()) as Float32Array, height: spec.height, width: spec.width, evaluations: alpha.evaluations } } : {}),
   }
 }
 
@@ -295,6 +297,9 @@ export async function optimizeImage(
   const recorder = tensorRecorder(params.push_dir)
   let x = tf.keep(x0.clone()) as tf.Tensor4D
   let interrupted = false
+  /** Transparency map: Σ over iterations of Σ_channels |g| (the unit's gradient at the cropped image), as the general methods. */
+  let alphaAcc: tf.Tensor | null = null
+  let alphaCount = 0
   try {
     for (let ii = 0; ii < params.max_iter; ii++) {
       const tIter = performance.now()
@@ -307,6 +312,10 @@ export async function optimizeImage(
       })
       const s = await stats.data()
       stats.dispose()
+      const nextAlpha: tf.Tensor = tf.tidy(() => { const a = tf.sum(tf.abs(g), -1).reshape([spec.height, spec.width]); return alphaAcc ? tf.add(alphaAcc, a) : a })
+      alphaAcc?.dispose()
+      alphaAcc = nextAlpha
+      alphaCount++
       let read: ReturnType<typeof readStats>
       try { read = readStats(ii, s, problem) } catch (e) { xc.dispose(); g.dispose(); throw e }
       const { step, gradNormSq } = read
@@ -333,9 +342,10 @@ export async function optimizeImage(
       if (lastIter) break
       if (opts.signal?.aborted) { interrupted = true; break }
     }
-    return await readResult(problem, recorder, spec, { backend: opts.backend ?? tf.getBackend(), interrupted, totalMs: performance.now() - t0 })
+    return await readResult(problem, recorder, spec, { backend: opts.backend ?? tf.getBackend(), interrupted, totalMs: performance.now() - t0 }, alphaAcc ? { acc: alphaAcc, evaluations: alphaCount } : null)
   } finally {
     x.dispose()
+    ;(alphaAcc as tf.Tensor | null)?.dispose()
     recorder.dispose()
     tf.dispose([st.mean, st.scale, st.offset, x0, topDiff])
   }

@@ -69,6 +69,11 @@ export interface OptimizeResult {
   interrupted: boolean
   /** Total wall time in ms, including set-up of the first iteration. */
   totalMs: number
+  /**
+   * Transparency map (DVT's loop and the general methods except cnnpref-gd's pixels): Σ over every gradient
+   * evaluation of Σ_channels |d loss / d image| per pixel, H*W row-major at the input size (MACO's canvas resized to it).
+   */
+  alpha?: { data: Float32Array; height: number; width: number; evaluations: number }
 }
 
 export type { StepRecord }

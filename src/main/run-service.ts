@@ -58,6 +58,7 @@ import { encodePng, renderX, saveResults, writeFileAtomic } from '../engine/node
 import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/optimize.ts'
 import { optimizeBatch } from '../engine/optimize-batch.ts'
 import { defaultObjectiveText, optimizeGeneral, resolveGeneralParams } from '../engine/methods/general.ts'
+import { loadNaturalSpectrum } from '../engine/node/natural-spectrum.ts'
 import { encodeGif } from '../engine/node/gif.ts'
 import { loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
 import { qualityOf } from '../engine/node/quality-readout.ts'
@@ -366,6 +367,7 @@ export function createRunService({
         ? await optimizeGeneral(eng.model, eng.inputSpec, job.method, {
           ...runOpts, defaultUnit: { layer: job.params.push_layer, channel: job.params.push_channel },
           masks: job.masks, readGenerator: readGeneratorArtifacts,
+          ...(job.method.method === 'maco' ? { spectrum: await loadNaturalSpectrum() } : {}),
         })
         : await optimizeImage(eng.model, eng.inputSpec, job.params, runOpts)
       return await storeRun(job, base, result, eng)

@@ -9,7 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { DeepVisError } from '../engine/errors.ts'
-import { GIF_SUFFIX, INFO_JSON, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
+import { ALPHA_SUFFIX, GIF_SUFFIX, INFO_JSON, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
 import type { FindParams } from '../engine/params.ts'
 import type { GeneralParams } from '../shared/method-params.ts'
 import { RUN_ID_PATTERN } from '../shared/ipc-schemas.ts'
@@ -131,5 +131,6 @@ export async function getStoredRun(historyDir: string, runId: string): Promise<R
     method: stored.method ?? null,
     quality,
     gif: await fileDataUrl(path.join(dir, GIF_FILE), GIF_DATA_URL_PREFIX),
+    alpha: await fileDataUrl(path.join(dir, ALPHA_SUFFIX)),
   }
 }

@@ -6,7 +6,9 @@
  */
 
 /** lucid (FFT/pixel param + Adam); dnnbrain (pixel image, Adam, penalty, blur, Fourier gradient smoothing); normstep (seed 003: x += lr * g / max|g|). */
-export const GENERAL_METHODS = ['lucid', 'dnnbrain', 'normstep', 'seed004', 'cnnpref-gd', 'cnnpref-lbfgs'] as const
+export const GENERAL_METHODS = ['lucid', 'dnnbrain', 'normstep', 'seed004', 'cnnpref-gd', 'cnnpref-lbfgs', 'maco', 'accentuation'] as const
+/** The methods that step on seeded crops of a canvas with NAdam (methods/maco-step.ts). */
+export const CROP_METHODS = ['maco', 'accentuation'] as const
 export type GeneralMethod = (typeof GENERAL_METHODS)[number]
 
 /** fft / pixel: lucid's image parameterizations; generator: the bounded input code of a user generator model (lucid, cnnpref-gd, cnnpref-lbfgs). */
@@ -136,6 +138,23 @@ export interface GeneralParams {
   /** cnnpref-gd: clip_small_norm / clip_small_contribution percentiles; 0..100, 0 = off. */
   clip_small_norm_pct: number
   clip_small_contribution_pct: number
+  /** maco, accentuation: crops per step (xplique nb_crops; 0 = the whole canvas resized to the input). 0..64. */
+  crops: number
+  /** maco, accentuation: mean crop side, a fraction of the canvas, at the first / last step (linear; xplique 0.5 -> 0.05). */
+  box_start: number
+  box_end: number
+  /** maco, accentuation: std of the crop side around its mean (xplique 0.05); sides are clipped to [0.05, 1]. */
+  box_sd: number
+  /** maco, accentuation: std of the crop centres around the middle (0.5), per axis (both sources: 0.15). */
+  centre_sd: number
+  /** maco, accentuation: std of the Gaussian noise (and width of the uniform noise) added to the crops, RGB [0, 1] units. */
+  noise: number
+  /** maco, accentuation: canvas side over the model's input side (xplique: 512 for 224 = 2.29; 1 = the input size). */
+  canvas_scale: number
+  /** accentuation: the seed image (a file the host reads; the CLI's --image). */
+  image: string
+  /** accentuation: weight of mean((canvas - seed)²) in the loss (Horama: 1). */
+  image_weight: number
 }
 
 /** Lucid's published defaults (render_vis, param.image, standard_transforms, Adam 0.05, 512 steps). */
@@ -179,6 +198,15 @@ export const DEFAULT_GENERAL_PARAMS: GeneralParams = {
   clip_extreme_pct: 0,
   clip_small_norm_pct: 0,
   clip_small_contribution_pct: 0,
+  crops: 32,
+  box_start: 0.5,
+  box_end: 0.05,
+  box_sd: 0.05,
+  centre_sd: 0.15,
+  noise: 0.04,
+  canvas_scale: 1,
+  image: '',
+  image_weight: 1,
 }
 
 /**
@@ -199,6 +227,13 @@ const DNNBRAIN_LAMBDA = 1
 const SEED004_ALPHA = 100
 /** Round a converted preset value to 2 decimals (readable in the app's fields). */
 const round2 = (v: number): number => Math.round(v * 100) / 100
+
+/** xplique's MACO: noise std in its (-1, 1) input range, canvas side, and the input side it is meant for. */
+const XPLIQUE_NOISE = 0.08
+const XPLIQUE_CANVAS = 512
+const XPLIQUE_INPUT = 224
+/** Steps of the accentuation preset (Horama: 1000). */
+const ACCENT_STEPS = 256
 
 export interface MethodPreset {
   description: string
@@ -230,6 +265,18 @@ export const METHOD_PRESETS: Record<string, MethodPreset> = {
   'cnnpref-dgn-gd': {
     description: "KamitaniLab/cnnpref prefer_img_dgn_gd defaults: gradient descent on a generator's code (give --generator DIR), code lr 2 -> 1e-10 (our end: 0), momentum 0.9, decay 0.01, code bounds 0..100, initial code relu(N(0, 1)) * 10, 200 iterations",
     params: { method: 'cnnpref-gd', param: 'generator', max_iter: 200, lr: 2, lr_end: 0, momentum: 0.9, momentum_end: 0.9, decay: 0.01, decay_end: 0.01, code_lower: 0, code_upper: 100, transforms: 'none', relu_override_steps: 0 },
+  },
+  maco: {
+    description: `MACO (Fel et al. 2023), deel-ai/xplique maco() defaults: phase-only Fourier image with the natural-image magnitude, NAdam lr 1, 256 steps, 32 crops per step, crop side linear 0.5 -> 0.05 of the canvas (sd 0.05), centres N(0.5, 0.15²), noise 0.08 of xplique's (-1, 1) input range = ${XPLIQUE_NOISE / 2} in our [0, 1] RGB, canvas 512 px for a 224 input (scale ${round2(XPLIQUE_CANVAS / XPLIQUE_INPUT)}). Horama's code differs: 1000 steps, 6 crops, sides U(0.25, 0.30) (its box_size (0.20, 0.25) is offset by its upper bound), noise 0.05 of (-2.5, 2.5) = 0.01, canvas 1280; its README says canvas 1000 and noise 0.1 (preset maco-horama). We take xplique's: it is the maintained implementation, it shrinks the crops over the run as the paper describes, and 256 steps fit the issue's budget`,
+    params: { method: 'maco', lr: 1, max_iter: 256, crops: 32, box_start: 0.5, box_end: 0.05, box_sd: 0.05, centre_sd: 0.15, noise: XPLIQUE_NOISE / 2, canvas_scale: round2(XPLIQUE_CANVAS / XPLIQUE_INPUT), transforms: 'none', relu_override_steps: 0 },
+  },
+  'maco-horama': {
+    description: `MACO with serre-lab/Horama maco_fv.py's code defaults: NAdam lr 1, 1000 steps, 6 crops, crop side U(0.25, 0.30) (as its code draws it; modelled as mean 0.275, sd ${round2(0.05 / Math.sqrt(12))}), noise 0.05 of (-2.5, 2.5) = 0.01 in [0, 1] RGB, canvas 1280 px for 224 (scale ${round2(1280 / XPLIQUE_INPUT)}: slow on a CPU; pass --canvas-scale 1 to try it quickly)`,
+    params: { method: 'maco', lr: 1, max_iter: 1000, crops: 6, box_start: 0.275, box_end: 0.275, box_sd: round2(0.05 / Math.sqrt(12)), centre_sd: 0.15, noise: 0.01, canvas_scale: round2(1280 / XPLIQUE_INPUT), transforms: 'none', relu_override_steps: 0 },
+  },
+  accentuation: {
+    description: `Feature accentuation (Hamblin et al. 2024), serre-lab/Horama feature_accentuation.py defaults: the seed image's Fourier spectrum (inverse of sigmoid and colour recorrelation) as the start, gradients scaled by the 1/f^1.5 spectrum, NAdam lr 1, 6 crops, noise 0.01 in [0, 1] RGB, penalty 1 x mean((image - seed)²). Horama runs 1000 steps on a 1280 px canvas with crop sides U(0.25, 0.30), i.e. crops of about 352 px = 1.57 x a 224 input; here ${ACCENT_STEPS} steps on a canvas 1.25 x the input with crop sides 0.9 (1.1 x the input: the CPU budget; 0.275 crops of an input-size canvas zoom 3.6 x and the whole image's objective fell: embedded model, 'concentric rings' from a 45° grating, 128 steps, 164.6 -> never above its start, against 154.1 -> 167.1 in 64 steps with these). Give the seed image with --image FILE`,
+    params: { method: 'accentuation', lr: 1, max_iter: ACCENT_STEPS, fft_decay: 1.5, crops: 6, box_start: 0.9, box_end: 0.9, box_sd: round2(0.05 / Math.sqrt(12)), centre_sd: 0.15, noise: 0.01, canvas_scale: 1.25, image_weight: 1, transforms: 'none', relu_override_steps: 0 },
   },
   normstep: {
     description: 'seed 003 (VGG16 filter-visualization blog): x += step * g / max|g| on the channel mean, step 2 (pixels), 150 iterations, no regularization (the blog VGG16 takes 0..255 pixels minus the mean, as our pixel units: the step means the same); unregularized, the image is high-frequency noise with small parts of the class',

@@ -92,6 +92,8 @@ export interface RunDetail extends RunSummary {
   quality?: Record<string, unknown> | null
   /** The optimization animation (`optimization.gif`) as a GIF data URL, when the run wrote one. */
   gif?: string | null
+  /** The transparency map (`last_alpha.png`: accumulated |gradient| per pixel) as a PNG data URL, when the run wrote one. */
+  alpha?: string | null
 }
 
 /** A regularizer preset offered to the UI (`presets:list`). */

@@ -37,7 +37,7 @@ import { channelSwapToRgb, type InputSpec } from '../model/input-spec.ts'
 import type { LayerInfo, VisModel } from '../model/vis-model.ts'
 import type { ImageSnapshot, OptimizeResult, TargetInfo } from '../result.ts'
 import {
-  DEFAULT_GENERAL_PARAMS, GENERATOR_FITS, GENERATOR_OUTPUT_RANGES, INIT_IMAGES, GENERAL_METHODS, GENERAL_OPTIMIZERS, IMAGE_PARAMS, PENALTIES, type GeneralParams,
+  CROP_METHODS, DEFAULT_GENERAL_PARAMS, GENERATOR_FITS, GENERATOR_OUTPUT_RANGES, INIT_IMAGES, GENERAL_METHODS, GENERAL_OPTIMIZERS, IMAGE_PARAMS, PENALTIES, type GeneralParams,
 } from '../../shared/method-params.ts'
 import { clipPxAbsBenefit, clipSmallNorm, gaussianBlur } from '../regularizers.ts'
 import { l1Penalty, l2Penalty, totalVariation } from './penalties.ts'
@@ -46,10 +46,22 @@ import { clipExtreme, clipSmallNorm as cnnprefSmallNorm, clipSmallContribution, 
 import { linearScheduleAt } from './schedules.ts'
 import { imageParam } from './image-param.ts'
 import { applyTransforms, drawTransforms, resolveTransforms } from './transforms.ts'
-import { diversity as diversityOf, parseObjective, validateObjective, type Leaf, type MaskWeights, type Objective } from './objectives.ts'
+import { diversity as diversityOf, imageReferences, INPUT_LAYER, parseObjective, validateObjective, type Leaf, type MaskWeights, type Objective } from './objectives.ts'
 import { minimizeLbfgsB } from './lbfgs.ts'
 import { generatorParam, loadGenerator, type Generator, type GeneratorParam } from './generator-param.ts'
 import { withReluOverride } from './relu-override.ts'
+import { AlphaAccumulator } from './alpha-map.ts'
+import { createMaco, type CropMethod } from './maco-step.ts'
+import type { Spectrum } from './maco.ts'
+import { createAccentuation, type RgbImage } from './accentuation.ts'
+import { inputLayerInfo, referenceActivations } from './compare-refs.ts'
+
+/** Largest crops per step, spread (sd) of the crop draws and noise, and canvas scale accepted (memory guards). */
+const MAX_CROPS = 64
+const MAX_CROP_SPREAD = 10
+const MAX_CANVAS_SCALE = 8
+/** Smallest crop side (xplique's clip). */
+const MIN_BOX = 0.05
 
 /** 0..255 pixel scale of the [0, 1] image. */
 const PIXEL_SCALE = 255
@@ -76,6 +88,12 @@ export interface GeneralOptions {
   objectives?: string[]
   /** Reads the generator's model artifacts from params.generator (param 'generator'); the CLI passes node/load-model's readArtifacts. */
   readGenerator?: (folder: string) => Promise<tf.io.ModelArtifacts>
+  /** maco: the natural-image magnitude spectrum (the node hosts read resources/maco, engine/node/natural-spectrum.ts). */
+  spectrum?: Spectrum
+  /** accentuation: the seed image (RGB [0, 1], any size; resized to the canvas). The CLI reads --image. */
+  seedImage?: RgbImage
+  /** invert / caricature: the images their expressions name, by name (the CLI reads the files). */
+  images?: Record<string, RgbImage>
 }
 
 /** Fill defaults and validate every field; throws DeepVisError('BAD_PARAM') naming the bad value. */
@@ -121,6 +139,15 @@ export function resolveGeneralParams(partial: Partial<GeneralParams>): GeneralPa
   check(!cnnprefOnly || p.method === 'cnnpref-gd', () => `lr_end, momentum(_end), decay_end, blur_radius_end, jitter_px, clip_every and the clip percentiles apply to method cnnpref-gd only (method is ${p.method})`)
   // transforms, param, decorrelate and relu_override_steps are lucid's and ignored by the pixel methods (their defaults are lucid's).
   check(p.method === 'lucid' || p.diversity === 0, () => `diversity applies to method lucid only; method ${p.method} needs diversity 0`)
+  const cropMethod = (CROP_METHODS as readonly string[]).includes(p.method)
+  check(Number.isInteger(p.crops) && p.crops >= 0 && p.crops <= MAX_CROPS, () => `crops must be an integer in 0..${MAX_CROPS}; got ${p.crops}`)
+  for (const k of ['box_start', 'box_end'] as const) check(Number.isFinite(p[k]) && p[k] >= MIN_BOX && p[k] <= 1, () => `${k} must be a fraction of the canvas in ${MIN_BOX}..1; got ${p[k]}`)
+  for (const k of ['box_sd', 'centre_sd', 'noise', 'image_weight'] as const) check(Number.isFinite(p[k]) && p[k] >= 0 && p[k] <= MAX_CROP_SPREAD, () => `${k} must be a number in 0..${MAX_CROP_SPREAD}; got ${p[k]}`)
+  check(Number.isFinite(p.canvas_scale) && p.canvas_scale >= 1 && p.canvas_scale <= MAX_CANVAS_SCALE, () => `canvas_scale must be in 1..${MAX_CANVAS_SCALE}; got ${p.canvas_scale}`)
+  const cropDefaults = p.crops === DEFAULT_GENERAL_PARAMS.crops && p.box_start === DEFAULT_GENERAL_PARAMS.box_start && p.box_end === DEFAULT_GENERAL_PARAMS.box_end &&
+    p.box_sd === DEFAULT_GENERAL_PARAMS.box_sd && p.centre_sd === DEFAULT_GENERAL_PARAMS.centre_sd && p.noise === DEFAULT_GENERAL_PARAMS.noise && p.canvas_scale === DEFAULT_GENERAL_PARAMS.canvas_scale
+  check(cropMethod || cropDefaults, () => `crops, box_start, box_end, box_sd, centre_sd, noise and canvas_scale apply to methods ${CROP_METHODS.join(', ')} only (method is ${p.method})`)
+  check(p.method === 'accentuation' || (p.image === '' && p.image_weight === DEFAULT_GENERAL_PARAMS.image_weight), () => `image and image_weight apply to method accentuation only (method is ${p.method})`)
   check((INIT_IMAGES as readonly string[]).includes(p.init_image), () => `init_image must be one of ${INIT_IMAGES.join(', ')}; got '${p.init_image}'`)
   if (p.param === 'generator') {
     check(['lucid', 'cnnpref-gd', 'cnnpref-lbfgs'].includes(p.method), () => `param 'generator' works with methods lucid, cnnpref-gd and cnnpref-lbfgs (method is ${p.method})`)
@@ -146,19 +173,19 @@ export function defaultObjectiveText(layer: string, channel: number): string {
 function singleUnit(o: Objective): Extract<Leaf, { kind: 'channel' | 'neuron' }> | null {
   if (o.leaves.length !== 1 || o.leaves[0].weight <= 0) return null
   const l = o.leaves[0].leaf
-  return l.kind === 'direction' || l.kind === 'mask' ? null : l
+  return l.kind === 'channel' || l.kind === 'neuron' ? l : null
 }
 
 function targetOf(o: Objective, info: LayerInfo, labels: string[] | null): TargetInfo {
   const leaf = o.leaves[0].leaf
-  const c = leaf.kind === 'direction' || leaf.kind === 'mask' ? 0 : leaf.channel
+  const c = leaf.kind === 'channel' || leaf.kind === 'neuron' ? leaf.channel : 0
   const spatial: [number, number] | null = leaf.kind === 'neuron' && info.shape.length === 3
     ? leaf.spatial ?? [Math.floor(info.shape[0] / 2), Math.floor(info.shape[1] / 2)]
     : null
   return {
     layer: info.name, layerType: info.type, layerShape: info.shape, channel: c, spatial,
     pushUnit: [c, spatial ? spatial[0] : 0, spatial ? spatial[1] : 0],
-    label: labels && labels.length === info.units && leaf.kind !== 'direction' && leaf.kind !== 'mask' ? labels[c] : null,
+    label: labels && labels.length === info.units && (leaf.kind === 'channel' || leaf.kind === 'neuron') ? labels[c] : null,
   }
 }
 
@@ -204,14 +231,16 @@ export async function optimizeGeneralBatch(
     }
     texts = [text]
   }
-  const objectives = texts.map((t) => parseObjective(t, { masks: opts.masks }))
+  const refs = texts.flatMap((t) => imageReferences(t))
+  const references = refs.length > 0 ? await referenceActivations(model, spec, refs, opts.images ?? {}) : undefined
+  const objectives = texts.map((t) => parseObjective(t, { masks: opts.masks, references }))
   const shared = objectives.length === 1
   const objectiveOfImage = (i: number): Objective => objectives[shared ? 0 : i]
   const size: [number, number] = [spec.height, spec.width]
   const infos = new Map<string, LayerInfo>()
   const info = async (layer: string): Promise<LayerInfo> => {
     let li = infos.get(layer)
-    if (!li) { li = await model.layerInfo(layer, size); infos.set(layer, li) }
+    if (!li) { li = layer === INPUT_LAYER ? inputLayerInfo(spec) : await model.layerInfo(layer, size); infos.set(layer, li) }
     return li
   }
   for (const o of objectives) await validateObjective(o, info)
@@ -254,14 +283,23 @@ export async function optimizeGeneralBatch(
   const netInput = (pixels: tf.Tensor4D): tf.Tensor4D => tf.add(tf.mul(pixels, st.scale), st.offset) as tf.Tensor4D
   const forwardAll = (input: tf.Tensor4D, layers: string[]): ((layer: string) => tf.Tensor) => {
     const cache = new Map<string, tf.Tensor>()
-    for (const l of layers) cache.set(l, model.forward(input, l))
+    for (const l of layers) cache.set(l, l === INPUT_LAYER ? input : model.forward(input, l))
     return (l) => cache.get(l)!
   }
   /** Per-image objective values [N]: each image its own objective (the diagonal) when they differ. */
   const objectiveValue = (act: (layer: string) => tf.Tensor): tf.Tensor1D => shared
     ? objectives[0].value(act)
     : tf.concat(objectives.map((o, i) => o.value(act).slice([i], [1]))) as tf.Tensor1D
-  const objectiveOfRgb = (rgb: tf.Tensor4D): tf.Tensor1D => objectiveValue(forwardAll(netInput(toModelPixels(rgb)), objectiveLayers))
+  /** Transparency map: accumulated |d loss / d image| (alpha-map.ts); not for cnnpref-gd's pixels, whose gradient is taken on the rolled image. */
+  const alpha = new AlphaAccumulator()
+  const tap = (rgb: tf.Tensor4D): tf.Tensor4D => (params.method === 'cnnpref-gd' && !generator ? rgb : alpha.tap(rgb))
+  const objectiveOfRgb = (rgb: tf.Tensor4D): tf.Tensor1D => objectiveValue(forwardAll(netInput(toModelPixels(tap(rgb))), objectiveLayers))
+  /** Objective of image i of the batch on a batch of its crops (the crop methods). */
+  const objectiveOfCrops = (i: number, crops: tf.Tensor4D): tf.Tensor1D => {
+    const o = objectiveOfImage(i)
+    return o.value(forwardAll(netInput(toModelPixels(crops)), o.layers))
+  }
+  let crop: CropMethod | null = null
   const penaltyOf = params.method === 'dnnbrain' && params.penalty_weight > 0 ? { none: null, tv: totalVariation, l1: l1Penalty, l2: l2Penalty }[params.penalty] : null
 
   const recorders: Recorder<tf.Tensor4D>[] = Array.from({ length: n }, () => tensorRecorder(1))
@@ -339,6 +377,14 @@ export async function optimizeGeneralBatch(
         generator, batch: n, height: h, width: w, lower: params.code_lower, upper: params.code_upper,
         fit: params.generator_fit === 'auto' ? undefined : params.generator_fit,
       }, rng)
+    } else if (params.method === 'maco') {
+      check(opts.spectrum !== undefined, () => 'method maco needs the natural-image spectrum (the CLI reads resources/maco/natural-spectrum.npy)')
+      crop = createMaco(params, n, [h, w], opts.spectrum!, rng, alpha, objectiveOfCrops)
+      param = crop.param
+    } else if (params.method === 'accentuation') {
+      check(opts.seedImage !== undefined, () => 'method accentuation needs a seed image (the CLI\'s --image FILE)')
+      crop = createAccentuation(params, n, [h, w], opts.seedImage!, rng, alpha, objectiveOfCrops)
+      param = crop.param
     } else if (lucid) {
       param = imageParam({ kind: params.param as 'fft' | 'pixel', batch: n, height: h, width: w, sd: params.init_sd, decay: params.fft_decay, decorrelate: params.decorrelate }, rng)
     } else {
@@ -347,7 +393,7 @@ export async function optimizeGeneralBatch(
     const p = param
     if (lbfgs) {
       const stop = await runLbfgs(params, p, n, recordAll, notify, () => {
-        const rgb = p.render()
+        const rgb = tap(p.render())
         const act = forwardAll(netInput(toModelPixels(rgb)), readLayers)
         const obj = objectiveValue(act)
         return { loss: tf.neg(tf.sum(obj)) as tf.Scalar, ...imageStats(rgb, act, obj) }
@@ -387,13 +433,15 @@ export async function optimizeGeneralBatch(
           delta = await cnnprefStep(params, ii, p.variables[0], delta as tf.Tensor4D | null, rng, objectiveOfRgb)
         } else if (!lastIter && params.method === 'seed004') {
           await seed004Step(params, ii, p.variables[0], objectiveOfRgb)
+        } else if (!lastIter && crop) {
+          crop.step(ii)
         } else if (!lastIter && !lucid) {
           pixelStep(params, p, optimizer, objectiveOfRgb)
         } else if (!lastIter) {
           const draw = transformSpec ? drawTransforms(transformSpec, rng) : null
           withReluOverride(ii < params.relu_override_steps, () => {
             optimizer.minimize(() => {
-              const rgb = p.render()
+              const rgb = tap(p.render())
               const seen = transformSpec && draw ? applyTransforms(rgb, transformSpec, draw, [h, w]) : rgb
               const layers = divLayer ? [...new Set([...objectiveLayers, divLayer])] : objectiveLayers
               const act = forwardAll(netInput(toModelPixels(seen)), layers)
@@ -417,6 +465,7 @@ export async function optimizeGeneralBatch(
       snap ? { ii: snap.ii, obj: snap.obj, x: (await snap.x.data()) as Float32Array } : null
     const results: OptimizeResult[] = []
     const codes = generator ? (param as GeneratorParam).code() : null
+    const alphas = await alpha.readAt(h, w)
     for (let i = 0; i < n; i++) {
       const rec = recorders[i]
       rec.finish()
@@ -442,12 +491,14 @@ export async function optimizeGeneralBatch(
         series,
         interrupted,
         totalMs,
+        ...(alphas ? { alpha: { data: alphas[i], height: h, width: w, evaluations: alpha.count } } : {}),
       })
     }
     return results
   } finally {
     for (const r of recorders) r.dispose()
     param?.dispose()
+    alpha.dispose()
     generator?.dispose()
     optimizer.dispose()
     tf.dispose([st.mean, st.scale, st.offset])

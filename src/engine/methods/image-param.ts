@@ -76,7 +76,7 @@ export function colorCorrelationNormalized(): number[][] {
  * Real inverse 2-D DFT matrices: image[y, x] = sum_{u,v} (Cy Re - Sy Im)[y, v] * wv * cos(2 pi v x / W) / (H W)
  * - (Sy Re + Cy Im)[y, v] * wv * sin(2 pi v x / W) / (H W), with wv = 1 for v = 0 and the Nyquist bin, else 2.
  */
-function idftMatrices(h: number, w: number): { cy: tf.Tensor2D; sy: tf.Tensor2D; cx: tf.Tensor2D; sx: tf.Tensor2D } {
+export function idftMatrices(h: number, w: number): { cy: tf.Tensor2D; sy: tf.Tensor2D; cx: tf.Tensor2D; sx: tf.Tensor2D } {
   const wf = Math.floor(w / 2) + 1
   const cy = new Float32Array(h * h)
   const sy = new Float32Array(h * h)

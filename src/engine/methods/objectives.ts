@@ -32,6 +32,7 @@ export type Leaf =
   | { kind: 'mask'; layer: string; name: string; weights: MaskWeights }
   | { kind: 'neuron'; layer: string; channel: number; spatial: [number, number] | null }
   | { kind: 'direction'; layer: string; vector: number[]; cossimPow: number }
+  | { kind: 'compare'; mode: 'invert' | 'caricature'; layer: string; name: string; target: MaskWeights; cossimPow: number }
 
 /**
  * Per-unit weights of a feature mask (cnnpref's feature_mask × feature_weight): `shape` is the layer's
@@ -54,7 +55,34 @@ export interface Objective {
   value(act: (layer: string) => tf.Tensor): tf.Tensor1D
 }
 
+/** The layer name that means the network input itself (after the model's preprocessing): `invert('@input', 'img.png')`. */
+export const INPUT_LAYER = '@input'
+/** Lucid's floor on the cosine similarity, and the caricature's default power (our choice: 1, the cosine rewards the same pattern, not just a larger dot product). */
+export const CARICATURE_COSSIM_POW = 1
+/** Guard of the norms in invert / caricature. */
+const COMPARE_EPS = 1e-8
+
+/**
+ * invert(layer, image) (Mahendran & Vedaldi 2015): -||a - t||² / ||t||² per image (t: the layer's activations of
+ * the image), maximized at a = t. caricature(layer, image[, p]) (OpenAI Microscope, lucid's dot_compare):
+ * <a, t> / ||t|| · max(cos(a, t), 0.1)^p, which grows what the layer sees in the image.
+ */
+function compareValue(l: Extract<Leaf, { kind: 'compare' }>, a: tf.Tensor): tf.Tensor1D {
+  const n = a.shape[0]
+  const flat = a.reshape([n, -1])
+  const t = tf.tensor2d(l.target.data, [1, l.target.data.length])
+  const tt = tf.add(tf.sum(tf.square(t)), COMPARE_EPS)
+  if (l.mode === 'invert') return tf.neg(tf.div(tf.sum(tf.square(tf.sub(flat, t)), 1), tt)) as tf.Tensor1D
+  const dot = tf.sum(tf.mul(flat, t), 1)
+  const tn = tf.sqrt(tt)
+  const proj = tf.div(dot, tn)
+  if (l.cossimPow === 0) return proj as tf.Tensor1D
+  const cos = tf.div(proj, tf.add(tf.sqrt(tf.sum(tf.square(flat), 1)), COMPARE_EPS))
+  return tf.mul(proj, tf.pow(tf.maximum(cos, COSSIM_FLOOR), l.cossimPow)) as tf.Tensor1D
+}
+
 function describeLeaf(l: Leaf): string {
+  if (l.kind === 'compare') return `${l.mode}(${JSON.stringify(l.layer)}, ${JSON.stringify(l.name)}${l.mode === 'caricature' ? `, ${l.cossimPow}` : ''})`
   if (l.kind === 'channel') return l.reduce === 'max' ? `max(${l.layer}:${l.channel})` : `${l.layer}:${l.channel}`
   if (l.kind === 'mask') return `mask(${l.layer}, ${JSON.stringify(l.name)})`
   if (l.kind === 'neuron') return l.spatial ? `${l.layer}:${l.channel}@${l.spatial[0]},${l.spatial[1]}` : `neuron(${l.layer}, ${l.channel})`
@@ -63,6 +91,7 @@ function describeLeaf(l: Leaf): string {
 
 function leafValue(l: Leaf, a: tf.Tensor): tf.Tensor1D {
   const n = a.shape[0]
+  if (l.kind === 'compare') return compareValue(l, a)
   if (l.kind === 'direction') {
     const c = a.shape[a.shape.length - 1]
     const flat = a.reshape([n, -1, c]) as tf.Tensor3D
@@ -155,6 +184,11 @@ export async function validateObjective(o: Objective, info: (layer: string) => P
       check(leaf.weights.data.every(Number.isFinite), () => `mask ${JSON.stringify(leaf.name)} has a non-finite weight`)
       continue
     }
+    if (leaf.kind === 'compare') {
+      const size = s.reduce((x, y) => x * y, 1)
+      check(leaf.target.data.length === size, () => `${leaf.mode}: the reference activations of ${JSON.stringify(leaf.name)} have ${leaf.target.data.length} values; layer '${li.name}' has ${size}`, 'BAD_UNIT')
+      continue
+    }
     if (leaf.kind === 'direction') {
       check(leaf.vector.length === li.units, () => `direction on '${li.name}' has ${leaf.vector.length} values; the layer has ${li.units} channels`, 'BAD_UNIT')
       check(leaf.vector.every(Number.isFinite), () => `direction on '${li.name}' has a non-finite value`)
@@ -232,6 +266,21 @@ const isObj = (v: Value): v is Objective => typeof v !== 'number'
 export interface ParseOptions {
   /** Weights of the masks named in `mask(layer, name)` (the host reads them, e.g. from .npy files). */
   masks?: Record<string, MaskWeights>
+  /** invert / caricature: the activations of each named image at each layer, references[name][layer]. */
+  references?: Record<string, Record<string, MaskWeights>>
+}
+
+/** The (layer, image name) pairs that `invert(layer, name)` / `caricature(layer, name)` calls refer to. */
+export function imageReferences(text: string): { layer: string; name: string }[] {
+  const toks = tokenize(text)
+  const out = new Map<string, { layer: string; name: string }>()
+  for (let i = 0; i + 4 < toks.length; i++) {
+    const [f, open, layer, comma, name] = toks.slice(i, i + 5)
+    if (f.type === 'name' && (f.value === 'invert' || f.value === 'caricature') && open.type === 'punct' && open.value === '(' && layer.type === 'name' && comma.type === 'punct' && comma.value === ',' && name.type === 'name') {
+      out.set(JSON.stringify([layer.value, name.value]), { layer: layer.value, name: name.value })
+    }
+  }
+  return [...out.values()]
 }
 
 /** The names `mask(layer, name)` calls in an objective expression refer to (to read them before parsing). */
@@ -319,7 +368,7 @@ export function parseObjective(text: string, options: ParseOptions = {}): Object
     if (t.type !== 'name') throw parseError(text, t.pos, t.type === 'end' ? 'unexpected end of expression' : `unexpected '${(t as { value: string }).value}'`)
     k++
     const next = toks[k]
-    if (next.type === 'punct' && next.value === '(' && ['neuron', 'channel', 'direction', 'max', 'mask'].includes(t.value)) {
+    if (next.type === 'punct' && next.value === '(' && ['neuron', 'channel', 'direction', 'max', 'mask', 'invert', 'caricature'].includes(t.value)) {
       k++
       const v = call(t.value)
       expect(')')
@@ -346,6 +395,16 @@ export function parseObjective(text: string, options: ParseOptions = {}): Object
       return channelMax(layer, integer('a channel index'))
     }
     expect(',')
+    if (fn === 'invert' || fn === 'caricature') {
+      const t = peek()
+      const name = layerName()
+      const target = options.references?.[name]?.[layer]
+      if (!target) throw parseError(text, t.pos, `no activations were given for image ${JSON.stringify(name)} at layer '${layer}' (the CLI reads the image file of that name)`)
+      let pow = fn === 'caricature' ? CARICATURE_COSSIM_POW : 0
+      if (fn === 'caricature' && isP(',')) { k++; pow = signedNumber() }
+      if (!(Number.isFinite(pow) && pow >= 0)) throw parseError(text, t.pos, `caricature cossim power must be >= 0; got ${pow}`)
+      return leafObjective({ kind: 'compare', mode: fn, layer, name, target, cossimPow: pow })
+    }
     if (fn === 'mask') {
       const t = peek()
       const name = layerName()

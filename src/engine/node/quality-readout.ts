@@ -5,6 +5,7 @@
  * (seeded augmentations, flips optional). Written to info.json as `quality`.
  * Shape: `await qualityOf(model, spec, result, {check?, seed?, flip?}) => Quality`
  */
+import { INPUT_LAYER } from '../methods/objectives.ts'
 import * as tf from '@tensorflow/tfjs'
 import { check } from '../errors.ts'
 import { activationRank, heldOutScore, spectrumSlope } from '../methods/quality.ts'
@@ -68,7 +69,10 @@ export async function qualityOf(
   const snap = result.best ?? result.last
   check(snap !== null, () => 'the result has no image to assess')
   const t = result.target
-  const acts = tf.tidy(() => model.forward(netInputOf(pixelsOf(snap!.x, spec), spec), t.layer))
+  const acts = tf.tidy(() => {
+    const input = netInputOf(pixelsOf(snap!.x, spec), spec)
+    return t.layer === INPUT_LAYER ? input : model.forward(input, t.layer)
+  })
   const data = (await acts.data()) as Float32Array
   const shape = acts.shape.slice(1)
   acts.dispose()

@@ -40,6 +40,11 @@ export const GIF_SUFFIX = 'optimization.gif'
 /** How the `.npy` arrays are laid out (recorded in info.json as `array_layout`). */
 export const ARRAY_LAYOUT = 'float32 (C, H, W), model channel order, mean-subtracted 0..255 pixel units (DVT layout)'
 
+/** File name (after the prefix) of the transparency map (accumulated |gradient| over the run, up to the last image). */
+export const ALPHA_SUFFIX = 'last_alpha.png'
+/** The alpha PNG maps this percentile of the accumulated map to white (a few hot pixels would otherwise leave the rest black). */
+export const ALPHA_WHITE_PERCENTILE = 99
+
 /** The snapshots that get images and arrays, in the order they are written. */
 export const SNAPSHOT_SLOTS = ['best', 'last', 'majority'] as const
 
@@ -283,6 +288,21 @@ export function renderXpm(x: Float32Array, spec: InputSpec): Uint8Array {
   return norm01(toRgb(x, spec, true))
 }
 
+/**
+ * Grey RGB bytes of a transparency map (H*W): value / (its ALPHA_WHITE_PERCENTILE-th percentile, nearest rank),
+ * clipped to 1, times 255; an all-zero map is black.
+ */
+export function renderAlpha(a: Float32Array): Uint8Array {
+  const sorted = Float32Array.from(a).sort()
+  const white = sorted[Math.min(sorted.length - 1, Math.floor((ALPHA_WHITE_PERCENTILE / 100) * sorted.length))]
+  const out = new Uint8Array(a.length * 3)
+  for (let i = 0; i < a.length; i++) {
+    const v = white > 0 ? Math.round(Math.min(1, Math.max(0, a[i] / white)) * UINT8_MAX) : 0
+    out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = v
+  }
+  return out
+}
+
 /** PNG bytes of RGB bytes (HWC) of the input's size. */
 export async function encodePng(rgb: Uint8Array, spec: InputSpec): Promise<Uint8Array> {
   return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), {
@@ -441,6 +461,7 @@ export function buildInfoJson(
     series: result.series,
     interrupted: result.interrupted,
     total_ms: result.totalMs,
+    ...(result.alpha ? { alpha: { file: path.basename(ALPHA_SUFFIX), evaluations: result.alpha.evaluations, white_percentile: ALPHA_WHITE_PERCENTILE, max: result.alpha.data.reduce((m, v) => Math.max(m, v), 0) } } : {}),
     array_layout: opts.skipbig ? null : ARRAY_LAYOUT,
     files,
     quality: opts.quality ?? null,
@@ -477,7 +498,7 @@ interface PendingFile {
 /** Every file name a result may have, so that leftovers of an earlier result at the prefix can be removed. */
 const KNOWN_SUFFIXES: readonly string[] = [
   ...SNAPSHOT_SLOTS.flatMap((s) => [`${s}_X.png`, `${s}_Xpm.png`]),
-  INFO_TXT, GIF_SUFFIX, 'x0.npy', ...SNAPSHOT_SLOTS.map((s) => `${s}.npy`), 'mean.npy', INFO_JSON,
+  INFO_TXT, GIF_SUFFIX, ALPHA_SUFFIX, 'x0.npy', ...SNAPSHOT_SLOTS.map((s) => `${s}.npy`), 'mean.npy', INFO_JSON,
 ]
 
 function chwNpy(x: Float32Array, spec: InputSpec): Uint8Array {
@@ -597,6 +618,7 @@ export async function saveResults(result: OptimizeResult, prefix: string, opts: 
     pending.push({ suffix: `${slot}_X.png`, bytes: await encodePng(renderX(snap.x, spec), spec) })
     pending.push({ suffix: `${slot}_Xpm.png`, bytes: await encodePng(renderXpm(snap.x, spec), spec) })
   }
+  if (result.alpha) pending.push({ suffix: ALPHA_SUFFIX, bytes: await encodePng(renderAlpha(result.alpha.data), spec) })
   pending.push({ suffix: INFO_TXT, bytes: Buffer.from(formatInfoTxt(result), 'utf8') })
   if (opts.gif) pending.push({ suffix: GIF_SUFFIX, bytes: opts.gif })
   let meanFile: string | null = null

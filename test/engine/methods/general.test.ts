@@ -61,7 +61,7 @@ describe('general loop', () => {
     const files = await saveResults(r, prefix, { brave: false, skipbig: true })
     expect(files.map((f) => path.basename(f))).toEqual([
       'logits_0007_0_best_X.png', 'logits_0007_0_best_Xpm.png', 'logits_0007_0_last_X.png', 'logits_0007_0_last_Xpm.png',
-      'logits_0007_0_majority_X.png', 'logits_0007_0_majority_Xpm.png', 'logits_0007_0_info.txt', 'logits_0007_0_info.json',
+      'logits_0007_0_majority_X.png', 'logits_0007_0_majority_Xpm.png', 'logits_0007_0_last_alpha.png', 'logits_0007_0_info.txt', 'logits_0007_0_info.json',
     ])
     const info = JSON.parse(await readFile(prefix + 'info.json', 'utf8'))
     expect(info.method).toMatchObject({ name: 'lucid', objective: 'logits:7', params: { param: 'fft', decorrelate: true, transforms: 'standard', lr: 0.05 } })

@@ -90,7 +90,7 @@ describe('pixel methods', () => {
     [{ method: 'dnnbrain', blur_radius: Number.NaN }, /blur_radius must be >= 0/],
     [{ method: 'normstep', smooth_factor: 0.5 }, /apply to method dnnbrain only \(method is normstep\)/],
     [{ method: 'normstep', diversity: 1, batch_size: 2 }, /diversity applies to method lucid only/],
-    [{ method: 'sgd' }, /method must be one of lucid, dnnbrain, normstep, seed004, cnnpref-gd, cnnpref-lbfgs; got 'sgd'/],
+    [{ method: 'sgd' }, /method must be one of lucid, dnnbrain, normstep, seed004, cnnpref-gd, cnnpref-lbfgs, maco, accentuation; got 'sgd'/],
     [{ method: 'normstep', jitter_px: 4 }, /apply to method cnnpref-gd only \(method is normstep\)/],
     [{ method: 'cnnpref-gd', momentum: 1.5 }, /momentum, momentum_end must be <= 1/],
   ])('rejects %j with BAD_PARAM', (p, re) => {

@@ -147,6 +147,14 @@ export const METHOD_NUMBER_FIELDS: Record<string, ParamField> = {
   clip_extreme_pct: { label: 'Extreme clip %', min: 0, max: 100, step: 0.5, integer: false, log: false, help: 'cnnpref-gd: clamp the image to its [e/2, 100-e/2] percentiles every "clip every"; 0 = off.' },
   clip_small_norm_pct: { label: 'Small-norm clip %', min: 0, max: 100, step: 1, integer: false, log: false, help: 'cnnpref-gd: clip_small_norm percentile; 0 = off.' },
   clip_small_contribution_pct: { label: 'Small-contrib. clip %', min: 0, max: 100, step: 1, integer: false, log: false, help: 'cnnpref-gd: clip_small_contribution percentile; 0 = off.' },
+  crops: { label: 'Crops', min: 0, max: 64, step: 1, integer: true, log: false, help: 'maco / accentuation: crops per step (0 = the whole canvas).' },
+  box_start: { label: 'Box start', min: 0.05, max: 1, step: 0.01, integer: false, log: false, help: 'maco / accentuation: mean crop side at the first step, a fraction of the canvas.' },
+  box_end: { label: 'Box end', min: 0.05, max: 1, step: 0.01, integer: false, log: false, help: 'maco / accentuation: mean crop side at the last step (linear).' },
+  box_sd: { label: 'Box sd', min: 0, max: 1, step: 0.01, integer: false, log: false, help: 'maco / accentuation: std of the crop side around its mean.' },
+  centre_sd: { label: 'Centre sd', min: 0, max: 1, step: 0.01, integer: false, log: false, help: 'maco / accentuation: std of the crop centres around the middle.' },
+  noise: { label: 'Noise', min: 0, max: 1, step: 0.005, integer: false, log: false, help: 'maco / accentuation: std of the noise added to the crops (RGB 0..1).' },
+  canvas_scale: { label: 'Canvas scale', min: 1, max: 8, step: 0.05, integer: false, log: false, help: 'maco / accentuation: canvas side over the model input side.' },
+  image_weight: { label: 'Image weight', min: 0, max: 10, step: 0.05, integer: false, log: false, help: 'accentuation: weight of mean((image - seed)^2) in the loss.' },
   relu_override_steps: { label: 'ReLU override', min: 0, max: 512, step: 1, integer: true, log: false, help: 'Steps during which ReLU gradients are redirected through dead units (lucid: 16).' },
 }
 
@@ -171,4 +179,6 @@ export const METHOD_FIELD_KEYS: Record<string, string[]> = {
   'cnnpref-gd': ['lr', 'lr_end', 'momentum', 'momentum_end', 'decay', 'decay_end', 'blur_radius', 'blur_radius_end', 'jitter_px', 'clip_every', 'clip_extreme_pct', 'clip_small_norm_pct', 'clip_small_contribution_pct'],
   // L-BFGS as in cnnpref: no regularization (the engine refuses decay, blur and jitter for it).
   'cnnpref-lbfgs': [],
+  maco: ['lr', 'crops', 'box_start', 'box_end', 'box_sd', 'centre_sd', 'noise', 'canvas_scale'],
+  accentuation: ['lr', 'fft_decay', 'crops', 'box_start', 'box_end', 'box_sd', 'centre_sd', 'noise', 'canvas_scale', 'image_weight'],
 }

@@ -66,6 +66,8 @@ export interface CompareColumnRun {
   summary: RunSummary | null
   /** The stored run's images (from `runs:get` after done). */
   images: RunDetail['images'] | null
+  /** The stored run's transparency map (PNG data URL), when the method wrote one. */
+  alpha?: string | null
   /** Why run:start or the run failed. */
   error: StoreError | null
 }
@@ -364,6 +366,7 @@ export const useCompareStore = defineStore('compare', () => {
       const d = res.value
       update(c, {
         images: d.images,
+        alpha: d.alpha ?? null,
         trace: { ii: d.series.obj.map((_, i) => i), obj: d.series.obj, norm: d.series.norm, std: d.series.std, lr: d.series.lr },
       })
     } catch (e) {
