@@ -12,6 +12,7 @@ import { DEFAULT_FIT_POLICY, type FitPolicy } from '../../../shared/fit-policy'
 import type { IpcResult } from '../../../shared/ipc-contract'
 import type { IndexTop, LiveActivations, LiveGradients, LiveImage } from '../../../shared/live-types'
 import { GRADIENT_VIEW_MODES } from '../../../shared/live-types'
+import { callIpc } from '../api/call-ipc'
 import { useVisApi } from '../api/vis-api'
 import type { StoreError } from './params'
 import { useUnitsStore } from './units'
@@ -66,16 +67,7 @@ export const useLiveStore = defineStore('live', () => {
   let gradSeq = 0
   let topSeq = 0
 
-  async function call<T>(fn: () => Promise<IpcResult<T>>, onError: (e: StoreError) => void = (e) => { error.value = e }): Promise<T | null> {
-    try {
-      const res = await fn()
-      if (res.ok) return res.value
-      onError({ code: res.code, message: res.message })
-    } catch (e) {
-      onError({ code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) })
-    }
-    return null
-  }
+  const call = <T>(fn: () => Promise<IpcResult<T>>, onError: (e: StoreError) => void = (e) => { error.value = e }): Promise<T | null> => callIpc(fn, onError)
 
   /** Run the selected layer on the current image; resolves when the answer (or error) is in. */
   async function refreshActivations(): Promise<void> {
