@@ -24,6 +24,7 @@ import {
   type AtlasCell, type AtlasInfo, type AtlasSnapshot, type AtlasThumb, type AtlasThumbsPage, type AtlasThumbsRequest,
   type AtlasUnitPage, type AtlasUnitPreset, type AtlasUnitRequest,
 } from '../shared/atlas-types.ts'
+import { formatMagnitude } from '../shared/format.ts'
 import { ATLAS_FORMAT, MANIFEST_JSON } from '../sweep/atlas.ts'
 import type { IpcHandlers } from './ipc.ts'
 import { expandHome } from './model-files.ts'
@@ -83,10 +84,9 @@ function first(issues: z.ZodIssue[]): string {
   return i ? `${i.path.join('.') || '(top)'}: ${i.message}` : 'unknown'
 }
 
-/** "12.345", "1.2e-5": the site's number format. */
+/** The app's number format ("12.345", "1.200e-5"), 'n/a' for a missing value as on the atlas site. */
 function num(v: unknown): string {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return 'n/a'
-  return Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : v.toFixed(3)
+  return typeof v === 'number' && Number.isFinite(v) ? formatMagnitude(v) : 'n/a'
 }
 
 /** The quality readouts of a result as label/value rows, in the site's order. */

@@ -17,13 +17,12 @@ import { rmSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import onnxProto from 'onnx-proto'
 import { DeepVisError } from '../engine/errors.ts'
 import { limits, raiseHint } from '../engine/node/limits.ts'
 import { SIDECAR_NAME } from '../engine/node/load-model.ts'
 import { parseJsonText } from '../engine/node/safe-files.ts'
+import { externalLocations } from './model-hash.ts'
 
-const { onnx } = onnxProto
 /** Longest a single file may take to download. */
 const FILE_TIMEOUT_MS = 10 * 60_000
 /** A file name a model may name: no folders above, nothing absolute, no scheme. */
@@ -122,13 +121,7 @@ export async function fetchModel(urlText: string): Promise<{ dir: string; file: 
     await writeFile(path.join(dir, mainName), main)
     let named: string[]
     if (isOnnx) {
-      let m
-      try {
-        m = onnx.ModelProto.decode(main)
-      } catch {
-        throw new DeepVisError('BAD_MODEL', `${displayUrl(url)} is not an ONNX model (protobuf decoding failed)`)
-      }
-      named = [...new Set((m.graph?.initializer ?? []).flatMap((t) => (t.externalData ?? []).filter((e) => e.key === 'location' && e.value).map((e) => e.value!)))]
+      named = externalLocations(main, displayUrl(url))
     } else {
       const parsed = parseJsonText(main.toString('utf8'), displayUrl(mainUrl), 'model.json') as { weightsManifest?: { paths?: unknown }[] }
       named = (parsed.weightsManifest ?? []).flatMap((g) => (Array.isArray(g.paths) ? g.paths as string[] : []))

@@ -18,8 +18,8 @@ import { parseJsonText, readRegularFile, resolveInside } from '../engine/node/sa
 
 const { onnx } = onnxProto
 
-/** External-data file names an ONNX model's tensors refer to. */
-function externalLocations(bytes: Uint8Array, file: string): string[] {
+/** External-data file names an ONNX model's tensors refer to (decoding errors: BAD_MODEL naming `file`). */
+export function externalLocations(bytes: Uint8Array, file: string): string[] {
   let m
   try {
     m = onnx.ModelProto.decode(bytes)
