@@ -17,12 +17,12 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { type Browser, type Locator, type Page } from 'playwright-core'
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
-const CHROMIUM = '/usr/bin/chromium'
 const EMBEDDED = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
 const GOOGLENET = path.resolve(ROOT, '..', 'shared', 'models', 'googlenet_bvlc')
 const GOOGLENET_NAME = 'GoogLeNet / Inception v1 (BVLC Caffe)'
@@ -39,7 +39,6 @@ interface ImageLike {
   naturalWidth: number
 }
 
-const hasChromium = existsSync(CHROMIUM)
 const hasGoogLeNet = existsSync(path.join(GOOGLENET, 'model.json'))
 if (!hasChromium) console.warn(`[e2e googlenet] ${CHROMIUM} not found: skipping (CI installs Debian's chromium).`)
 if (!hasGoogLeNet) console.warn(`[e2e googlenet] ${GOOGLENET} not found: skipping the GoogLeNet story (it needs ../shared/models).`)
@@ -86,11 +85,7 @@ describe.skipIf(!hasChromium || !hasGoogLeNet)('GoogLeNet in the web app (Chromi
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-googlenet-'))
     server = await startWebServer({ port: 0, modelDir: EMBEDDED, backend: 'wasm', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-    })
+    browser = await launchChromium()
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
     context.setDefaultTimeout(UI_TIMEOUT)
     page = await context.newPage()

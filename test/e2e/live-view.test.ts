@@ -9,10 +9,11 @@
  * working. Screenshots under test-results/e2e-live/. Skipped where /usr/bin/chromium is absent.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { type Browser, type Locator, type Page } from 'playwright-core'
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
@@ -20,13 +21,11 @@ import { writeStimulusFolder } from '../../src/engine/node/stimulus-folder.ts'
 import { drawGrating } from '../../src/engine/stimuli.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
-const CHROMIUM = '/usr/bin/chromium'
 const MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
 const RENDERER_DIR = path.join(ROOT, 'out', 'renderer')
 const SHOTS_DIR = path.join(ROOT, 'test-results', 'e2e-live')
 const UI_TIMEOUT = 45_000
 
-const hasChromium = existsSync(CHROMIUM)
 if (!hasChromium) console.warn(`[e2e] ${CHROMIUM} not found: skipping the live-view browser test.`)
 
 describe.skipIf(!hasChromium)('live view in Chromium (real engine, built renderer)', () => {
@@ -53,12 +52,7 @@ describe.skipIf(!hasChromium)('live view in Chromium (real engine, built rendere
     await sharp(Buffer.from(Uint8Array.from(drawGrating(256, 90, 40), (v) => Math.round(v))), { raw: { width: 256, height: 256, channels: 3 } }).png().toFile(grating)
     writeFileSync(path.join(tmp, 'not-an-image.png'), 'hello')
     server = await startWebServer({ port: 0, modelDir: MODEL_DIR, backend: 'wasm', historyDir: path.join(tmp, 'data', 'history'), rendererDir: RENDERER_DIR })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-        '--disable-dev-shm-usage', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-    })
+    browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'])
     const context = await browser.newContext({ viewport: { width: 1500, height: 1000 } })
     context.setDefaultTimeout(UI_TIMEOUT)
     page = await context.newPage()

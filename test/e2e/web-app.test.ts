@@ -16,14 +16,14 @@ import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { type Browser, type Locator, type Page } from 'playwright-core'
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
 import { cli } from '../helpers/cli.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
-const CHROMIUM = '/usr/bin/chromium'
 const MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
 const RENDERER_DIR = path.join(ROOT, 'out', 'renderer')
 const SHOTS_DIR = path.join(ROOT, 'test-results', 'e2e')
@@ -40,7 +40,6 @@ interface ImageLike {
   naturalWidth: number
 }
 
-const hasChromium = existsSync(CHROMIUM)
 if (!hasChromium) console.warn(`[e2e] ${CHROMIUM} not found: skipping the browser test (CI installs Debian's chromium).`)
 
 describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)', () => {
@@ -60,11 +59,7 @@ describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-'))
     server = await startWebServer({ port: 0, modelDir: MODEL_DIR, backend: 'wasm', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-    })
+    browser = await launchChromium()
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
     context.setDefaultTimeout(UI_TIMEOUT)
     page = await context.newPage()

@@ -7,23 +7,22 @@
  * Skipped, with a message, where /usr/bin/chromium is absent.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { type Browser, type Page } from 'playwright-core'
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
-const CHROMIUM = '/usr/bin/chromium'
 const MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
 const RENDERER_DIR = path.join(ROOT, 'out', 'renderer')
 const SHOTS_DIR = path.join(ROOT, 'test-results', 'e2e')
 const UI_TIMEOUT = 30_000
 const RUN_TIMEOUT = 120_000
 
-const hasChromium = existsSync(CHROMIUM)
 if (!hasChromium) console.warn(`[e2e] ${CHROMIUM} not found: skipping the browser test (CI installs Debian's chromium).`)
 
 /** Mean grey level of a PNG screenshot. */
@@ -43,7 +42,7 @@ describe.skipIf(!hasChromium)('web app: maco with its transparency overlay', () 
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-maco-'))
     server = await startWebServer({ port: 0, modelDir: MODEL_DIR, backend: 'wasm', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-dev-shm-usage'] })
+    browser = await launchChromium()
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
     context.setDefaultTimeout(UI_TIMEOUT)
     page = await context.newPage()

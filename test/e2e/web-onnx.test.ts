@@ -6,16 +6,16 @@
  * message, where /usr/bin/chromium is absent.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { type Browser, type Locator, type Page } from 'playwright-core'
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
 import { buildOnnx, values } from '../fixtures/onnx-builder.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
-const CHROMIUM = '/usr/bin/chromium'
 const MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
 const RENDERER_DIR = path.join(ROOT, 'out', 'renderer')
 const SHOTS_DIR = path.join(ROOT, 'test-results', 'e2e-onnx')
@@ -46,7 +46,6 @@ function classifier(seed: number): Uint8Array {
   })
 }
 
-const hasChromium = existsSync(CHROMIUM)
 if (!hasChromium) console.warn(`[e2e] ${CHROMIUM} not found: skipping the ONNX browser test.`)
 
 describe.skipIf(!hasChromium)('web app in Chromium with ONNX models', () => {
@@ -68,11 +67,7 @@ describe.skipIf(!hasChromium)('web app in Chromium with ONNX models', () => {
     writeFileSync(path.join(tmp, 'net', 'deepvis.json'), JSON.stringify({ format: 'deepvis-input-spec@1', name: 'Shapes net (ONNX)', mean: [127.5, 127.5, 127.5], scale: 1 / 127.5, offset: -1, labels: 'labels.txt' }))
     writeFileSync(path.join(tmp, 'other.onnx'), classifier(9))
     server = await startWebServer({ port: 0, modelDir: MODEL_DIR, backend: 'wasm', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-    })
+    browser = await launchChromium()
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } })
     context.setDefaultTimeout(UI_TIMEOUT)
     page = await context.newPage()

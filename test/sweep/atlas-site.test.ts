@@ -5,17 +5,16 @@
  * Skipped, with a message, where /usr/bin/chromium is absent (CI installs it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { type Browser, type Page } from 'playwright-core'
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
 import { cli } from '../helpers/cli.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const SHOTS_DIR = path.resolve(import.meta.dirname, '../../test-results/atlas')
-const hasChromium = existsSync(CHROMIUM)
 if (!hasChromium) console.warn(`[atlas] ${CHROMIUM} not found: skipping the atlas browser test (CI installs Debian's chromium).`)
 
 describe.skipIf(!hasChromium)('atlas site in Chromium (from disk)', () => {
@@ -40,10 +39,7 @@ describe.skipIf(!hasChromium)('atlas site in Chromium (from disk)', () => {
       '--max-iter', '10', '--backend', 'wasm', '--workers', '2', '--index', path.join(tmp, 'index'), '--out', atlas)
     expect(r.code, r.err).toBe(0)
     mkdirSync(SHOTS_DIR, { recursive: true })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-    })
+    browser = await launchChromium()
     page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage()
     page.on('pageerror', (e) => { pageErrors.push(String(e)) })
   }, 180_000)
