@@ -381,34 +381,45 @@ export function createEngineHost(options: EngineHostOptions): EngineHost {
 
   /** Open a model folder (or model.json) as the loaded model; see the module header. */
   function openModel(modelPath: string): Promise<ModelInfo> {
-    return exclusive(async () => {
-      checkIdle('open another model')
-      const previous = await current()
-      const be = previous?.backend ?? (await initBackend(backend))
-      const loaded = await loadFolder(path.resolve(expandHome(modelPath)))
-      let next: Loaded
-      try {
-        next = { backend: be, loaded, modelKey: await modelKeyOf(loaded), correction: null, ownSize: sizeOf(loaded) }
-        checkIdle('open another model')
-      } catch (e) {
-        loaded.model.dispose()
-        throw e
-      }
-      const info = install(next, previous)
-      await recent?.add({ path: info.path, name: info.name }).catch((e: unknown) => {
-        console.error('[engine] could not update the recent-models list:', e)
-      })
-      return info
-    })
+    return exclusive(() => openModelNow(modelPath))
   }
 
-  /** Store uploaded files and open them; a folder that is not a loadable model is removed again. */
-  async function uploadModel(files: Parameters<IpcHandlers['model:upload']>[0]): Promise<ModelInfo> {
+  /** The body of `openModel`, for callers already inside `exclusive`. */
+  async function openModelNow(modelPath: string): Promise<ModelInfo> {
+    checkIdle('open another model')
+    const previous = await current()
+    const be = previous?.backend ?? (await initBackend(backend))
+    const loaded = await loadFolder(path.resolve(expandHome(modelPath)))
+    let next: Loaded
+    try {
+      next = { backend: be, loaded, modelKey: await modelKeyOf(loaded), correction: null, ownSize: sizeOf(loaded) }
+      checkIdle('open another model')
+    } catch (e) {
+      loaded.model.dispose()
+      throw e
+    }
+    const info = install(next, previous)
+    await recent?.add({ path: info.path, name: info.name }).catch((e: unknown) => {
+      console.error('[engine] could not update the recent-models list:', e)
+    })
+    return info
+  }
+
+  /**
+   * Store uploaded files and open them; a folder that is not a loadable model is removed again.
+   * Store, open and removal are one model change: two uploads of the same bytes share a folder, and
+   * the first one's failure must not remove it while the second is opening it.
+   */
+  function uploadModel(files: Parameters<IpcHandlers['model:upload']>[0]): Promise<ModelInfo> {
+    return exclusive(() => uploadModelNow(files))
+  }
+
+  async function uploadModelNow(files: Parameters<IpcHandlers['model:upload']>[0]): Promise<ModelInfo> {
     if (!uploadsDir) throw new DeepVisError('INTERNAL', 'no data folder is configured for uploaded models')
     checkIdle('upload a model')
     const folder = Array.isArray(files) ? await storeUpload(uploadsDir, files) : await adoptStagedUpload(uploadsDir, files.uploadId)
     try {
-      return await openModel(folder)
+      return await openModelNow(folder)
     } catch (e) {
       if (e instanceof DeepVisError && (e.code === 'BAD_MODEL' || e.code === 'BAD_INPUT_SPEC')) {
         const inUse = (await current())?.loaded.modelJsonPath

@@ -274,6 +274,23 @@ describe('model:upload', () => {
     expect(await readdir(path.join(data, 'uploads'))).toEqual([])
     host.dispose()
   })
+
+  it('answers the same bad upload sent twice at once with BAD_MODEL both times (they share one folder)', async () => {
+    // Regression (CI, seeded WebSocket fuzz, timing-dependent): the first upload's failure removed the
+    // shared folder between the second one's failed rename onto it and its check that it exists, and
+    // the second answered INTERNAL. Uploads are now one model change each, run one after the other.
+    const data = path.join(root, 'upload-twice')
+    const { host } = makeHost(tinyDir, data)
+    await host.start()
+    const junk = [{ name: 'model.json', base64: 'A'.repeat(2 ** 20) }]
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => host.handlers['model:upload'](junk)))
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected')
+      expect((o as PromiseRejectedResult).reason).toMatchObject({ code: 'BAD_MODEL' })
+    }
+    expect((await readdir(path.join(data, 'uploads'))).filter((n) => !n.startsWith('.'))).toEqual([])
+    host.dispose()
+  })
 })
 
 describe('model:setInputSpec', () => {
