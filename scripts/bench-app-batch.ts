@@ -15,8 +15,8 @@ import { optimizeImage } from '../src/engine/optimize.ts'
 import type { optimizeBatch } from '../src/engine/optimize-batch.ts'
 import { PRESETS, type FindParams } from '../src/engine/params.ts'
 import type { OptimizeResult } from '../src/engine/result.ts'
-import { createRunService, type RunEngine } from '../src/main/run-service.ts'
-import { createThumbService } from '../src/main/thumb-service.ts'
+import { createRunService, type RunEngine } from '../src/host/run-service.ts'
+import { createThumbService } from '../src/host/thumb-service.ts'
 
 /** Columns of the compare group and their iterations. */
 const COLUMNS = ['yosinski-1', 'yosinski-2', 'yosinski-3', 'yosinski-4']

@@ -14,7 +14,7 @@ import { DEFAULT_MODEL_DIR, loadModelFolder } from '../src/engine/node/load-mode
 import { writeStimulusFolder } from '../src/engine/node/stimulus-folder.ts'
 import { buildTopKIndex, modelKeyForIndex } from '../src/engine/node/topk-index.ts'
 import { readImageFile, listImages } from '../src/engine/node/image-file.ts'
-import { createLiveService } from '../src/main/live-service.ts'
+import { createLiveService } from '../src/host/live-service.ts'
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name)

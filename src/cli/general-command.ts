@@ -4,7 +4,7 @@
  * Shape: `addGeneralOptions(cmd)`; `methodOf(cmd)`; `await runGeneral(cmd, io, loaded, backend) => exit code`.
  */
 import { Command, Option } from 'commander'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/params.ts'
 import { defaultObjectiveText, optimizeGeneralBatch, resolveGeneralParams } from '../engine/methods/general.ts'
 import { imageReferences, maskNames, parseObjective, validateObjective } from '../engine/methods/objectives.ts'

@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { formatMagnitude } from '../shared/format.ts'
 import cliProgress from 'cli-progress'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import {
   DEFAULT_PARAMS, LR_POLICIES, PRESETS, START_MODES, getPreset, parseLrParams, presetNames, resolveParams,
   type FindParams,

@@ -3,7 +3,7 @@
  * All are parsed as data, never evaluated. Each throws DeepVisError('BAD_PARAM') naming the flag.
  * Shape: (flag, text) => value
  */
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import type { ChannelOrder } from '../engine/model/input-spec.ts'
 
 function bad(flag: string, text: string, expected: string): DeepVisError {

@@ -7,7 +7,7 @@
  *   `new IterationLog({printEvery, saveEvery, prefixes, spec, stdout})` → `await .onIteration(event)`;
  *   `await qualityOf(model, spec, result, {check?, seed}) => Quality`; `formatQuality(q) => string`.
  */
-import { check } from '../engine/errors.ts'
+import { check } from '../shared/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
 import { encodeGif } from '../engine/node/gif.ts'
 import { renderX, renderXpm, writeFileAtomic } from '../engine/node/save-results.ts'

@@ -8,7 +8,7 @@
 import { Command, Option } from 'commander'
 import os from 'node:os'
 import path from 'node:path'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import { BACKEND_CHOICES, initBackend } from '../engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../engine/node/load-model.ts'
 import { modelKeyForIndex, readTopKIndex, type TopKIndexFile } from '../engine/node/topk-index.ts'

@@ -19,7 +19,7 @@
  * Shape: `await optimizeBatch(model, inputSpec, paramsList, {backend, signal, onIteration}) => OptimizeResult[]`
  */
 import * as tf from '@tensorflow/tfjs'
-import { check, DeepVisError } from './errors.ts'
+import { check, DeepVisError } from '../shared/errors.ts'
 import type { FindParams } from './params.ts'
 import type { Recorder } from './recorder.ts'
 import { learningRate } from './lr-policies.ts'

@@ -14,7 +14,7 @@
  * Shape: `await optimizeImage(model, inputSpec, params, {backend, signal, onIteration}) => OptimizeResult`
  */
 import * as tf from '@tensorflow/tfjs'
-import { check, DeepVisError } from './errors.ts'
+import { check, DeepVisError } from '../shared/errors.ts'
 import type { FindParams } from './params.ts'
 import { resolveParams } from './params.ts'
 import { Recorder, type StepRecord } from './recorder.ts'

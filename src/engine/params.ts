@@ -4,7 +4,7 @@
  * Shape: `resolveParams(partial) => FindParams` (defaults + validation); `PRESETS[name]` partial params.
  */
 import JSON5 from 'json5'
-import { check, DeepVisError } from './errors.ts'
+import { check, DeepVisError } from '../shared/errors.ts'
 import {
   DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, PRESETS, START_MODES,
   type FindParams, type LrParams, type Preset,

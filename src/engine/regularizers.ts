@@ -6,7 +6,7 @@
  * Shape: (x, ...) => new x (inputs are not disposed; wrap calls in tf.tidy)
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from './errors.ts'
+import { check } from '../shared/errors.ts'
 import { keepMask, percentile } from './percentile.ts'
 
 /** scipy.ndimage's default truncation: the kernel extends to 4 sigma. */

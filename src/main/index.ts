@@ -6,9 +6,9 @@
  * - navigation away from the app, new windows, <webview>s and permission requests are refused;
  * - a strict Content-Security-Policy is sent as a response header and also sits in index.html's
  *   <meta> (file:// pages get no response headers);
- * - IPC only answers the app's own top-level frame (src/main/ipc.ts).
- * The engine runs in a worker_thread (src/main/engine-worker.ts, bundled by electron-vite from the
- * `?nodeWorker` import below) behind src/main/worker-engine-host.ts, so its compute never blocks this
+ * - IPC only answers the app's own top-level frame (src/host/ipc.ts).
+ * The engine runs in a worker_thread (src/host/engine-worker.ts, bundled by electron-vite from the
+ * `?nodeWorker` import below) behind src/host/worker-engine-host.ts, so its compute never blocks this
  * process; runs are stored under `<userData>/runs` and their events are sent to the app's window only
  * (`npm start`'s web fallback uses the same folder: `electronUserDataDir` in src/launcher/environment.ts).
  * Two channels need this process, not the engine: `model:pick` and `run:export` without a folder show
@@ -23,13 +23,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { app, BrowserWindow, dialog, ipcMain, session } from 'electron'
 import type { BrowserWindowConstructorOptions, IpcMainInvokeEvent, OpenDialogOptions, Session } from 'electron'
 import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
-import createEngineWorker from './engine-worker.ts?nodeWorker'
-import { registerIpc, type IpcHandlers } from './ipc.ts'
-import { createWorkerEngineHost } from './worker-engine-host.ts'
+import createEngineWorker from '../host/engine-worker.ts?nodeWorker'
+import { registerIpc, type IpcHandlers } from '../host/ipc.ts'
+import { createWorkerEngineHost } from '../host/worker-engine-host.ts'
 import { contentSecurityPolicy } from '../shared/csp.ts'
 
 export { contentSecurityPolicy }
-import type { Emit } from './run-service.ts'
+import type { Emit } from '../host/run-service.ts'
 
 /** Folder of the built main bundle (out/main); preload and renderer are built next to it. */
 const MAIN_DIR = path.dirname(fileURLToPath(import.meta.url))

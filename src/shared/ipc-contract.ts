@@ -10,7 +10,7 @@
  *
  * Types and tiny constants only: this module is imported by main, preload and renderer alike.
  */
-import type { ErrorCode as EngineErrorCode } from '../engine/errors'
+import type { ErrorCode as EngineErrorCode } from './errors'
 import type { PresetInfo, RunDetail, RunProgress, RunSpec, RunSummary } from './run-types'
 import type { AtlasInfo, AtlasThumbsPage, AtlasThumbsRequest, AtlasUnitPage, AtlasUnitRequest } from './atlas-types'
 import type {

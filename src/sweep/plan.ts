@@ -8,7 +8,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs'
 import path from 'node:path'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 
 /** One unit of one layer rendered with one preset. */
 export interface SweepJob {

@@ -2,7 +2,7 @@
  * The local pool of a sweep: N node worker_threads, each running src/sweep/pool-worker.ts (tfjs loaded
  * once per thread), fed one `deepvis optimize` command line at a time.
  * Why plain worker_threads and not piscina: a thread must first register tsx's ESM hooks before it can
- * import the TypeScript entry (see src/main/source-engine-worker.ts), each task is one message, and a
+ * import the TypeScript entry (see src/host/source-engine-worker.ts), each task is one message, and a
  * thread that dies mid-job must fail only that job and be replaced; this is ~80 lines without a new
  * dependency.
  * Shape: `const pool = new LocalPool(size)`; `await pool.run(argv) => {code, out, err}`; `await pool.close()`.

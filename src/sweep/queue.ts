@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto'
 // ioredis and bullmq are imported when a queue is used: every other CLI command starts without them.
 import type { RedisOptions } from 'ioredis'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import { layerSegment, type SweepJob, type SweepRunOptions } from './plan.ts'
 
 /** The queue every sweep and worker use unless --queue-name says otherwise. */

@@ -11,14 +11,14 @@
  *   `http://<that host>` (scheme and port included).
  * - A socket error (a frame with invalid UTF-8, one over the size limit, a reset) closes that one
  *   connection and is logged; it never reaches the process. Payloads are checked for depth and size
- *   before schema validation (src/main/ipc.ts).
+ *   before schema validation (src/host/ipc.ts).
  * - Static files only from `rendererDir`, no directory traversal; '/' serves index.html.
  * - WebSocket messages: `{id, channel, payload}` → `{id, result: IpcResult}`; engine events are
  *   pushed to every connected page as `{event, payload}`. Payloads go through the same schema
- *   validation and error wrapping as Electron IPC (`invokeHandler` of src/main/ipc.ts).
+ *   validation and error wrapping as Electron IPC (`invokeHandler` of src/host/ipc.ts).
  * - The same strict CSP as the Electron renderer, with `connect-src` opened to this server's
  *   WebSocket only. Binds to 127.0.0.1 unless told otherwise.
- * - The engine runs in a worker_thread (src/main/worker-engine-host.ts, started from source under
+ * - The engine runs in a worker_thread (src/host/worker-engine-host.ts, started from source under
  *   tsx) so that a long iteration never stalls the HTTP and WebSocket traffic; `engine: 'in-process'`
  *   keeps it on this thread (for comparison, see scripts/lag-bench.ts). `model:pick` and `run:export`
  *   without a folder answer as the engine host does (BAD_PARAM: a browser has no native dialog here).
@@ -35,12 +35,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { BackendChoice } from '../engine/node/backends.ts'
-import type { EngineHost } from '../main/engine-host.ts'
-import { invokeHandler } from '../main/ipc.ts'
-import { createSourceEngineWorker } from '../main/source-engine-worker.ts'
-import { createWorkerEngineHost } from '../main/worker-engine-host.ts'
+import type { EngineHost } from '../host/engine-host.ts'
+import { invokeHandler } from '../host/ipc.ts'
+import { createSourceEngineWorker } from '../host/source-engine-worker.ts'
+import { createWorkerEngineHost } from '../host/worker-engine-host.ts'
 import { MAX_UPLOAD_BYTES, UPLOAD_ID_PATTERN, UPLOAD_NAME_PATTERN } from '../shared/ipc-limits.ts'
-import { incomingDir, INCOMING_PREFIX } from '../main/upload-paths.ts'
+import { incomingDir, INCOMING_PREFIX } from '../host/upload-paths.ts'
 import { INVOKE_CHANNELS, type EventChannel, type EventMap, type InvokeChannel, type IpcResult } from '../shared/ipc-contract.ts'
 import { contentSecurityPolicy } from '../shared/csp.ts'
 
@@ -218,7 +218,7 @@ export async function startWebServer({
   }
   // Loaded only when used: in worker mode this thread never loads TensorFlow.js.
   const engine: EngineHost = engineMode === 'in-process'
-    ? (await import('../main/engine-host.ts')).createEngineHost(engineOptions)
+    ? (await import('../host/engine-host.ts')).createEngineHost(engineOptions)
     : createWorkerEngineHost({ ...engineOptions, createWorker: createSourceEngineWorker })
   // Awaited (bounded) by close(): a worker terminated while it loads a native addon (Dawn's
   // dawn.node, tfjs-node) aborts the whole process (napi_register_module under a terminating env).

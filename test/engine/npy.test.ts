@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { DeepVisError } from '../../src/engine/errors.ts'
+import { DeepVisError } from '../../src/shared/errors.ts'
 import { chwToHwc, decodeNpy, encodeNpy, hwcToChw, NPY_ARRAY_ALIGN } from '../../src/engine/node/npy.ts'
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures')

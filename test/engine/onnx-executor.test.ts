@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { DeepVisError } from '../../src/engine/errors.ts'
+import { DeepVisError } from '../../src/shared/errors.ts'
 import { createOnnxVisModel } from '../../src/engine/model/onnx/onnx-vis-model.ts'
 import { parseOnnx } from '../../src/engine/model/onnx/proto.ts'
 import { useBackend } from '../helpers/tf-backend.ts'

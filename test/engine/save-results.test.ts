@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DeepVisError } from '../../src/engine/errors.ts'
+import { DeepVisError } from '../../src/shared/errors.ts'
 import type { InputSpec } from '../../src/engine/model/input-spec.ts'
 import { decodeNpy, hwcToChw } from '../../src/engine/node/npy.ts'
 import {

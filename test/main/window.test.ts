@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { EventTargetWindow } from '../../src/main/index.ts'
-import type { IpcHandlers } from '../../src/main/ipc.ts'
+import type { IpcHandlers } from '../../src/host/ipc.ts'
 import type { ModelInfo } from '../../src/shared/ipc-contract.ts'
 
 vi.mock('electron', () => {
@@ -31,7 +31,7 @@ vi.mock('electron', () => {
 })
 // The worker entry as electron-vite bundles it: never started here (the app never gets ready).
 const createEngineWorker = vi.fn()
-vi.mock('../../src/main/engine-worker.ts?nodeWorker', () => ({ default: createEngineWorker }))
+vi.mock('../../src/host/engine-worker.ts?nodeWorker', () => ({ default: createEngineWorker }))
 
 const { dialog } = await import('electron')
 const { windowOptions, contentSecurityPolicy, isAppUrl, appWindowSender, folderPicker, withFolderDialogs, allowsPermission } = await import('../../src/main/index.ts')

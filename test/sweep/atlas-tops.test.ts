@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAtlasService } from '../../src/main/atlas-service.ts'
+import { createAtlasService } from '../../src/host/atlas-service.ts'
 import { cli } from '../helpers/cli.ts'
 
 let tmp = ''

@@ -6,7 +6,7 @@
  *   `channelStats(values, shape) => ChannelStats`; `quantizeChannels(values, shape) => QuantizedMaps`.
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import type { InputSpec } from '../model/input-spec.ts'
 import type { VisModel } from '../model/vis-model.ts'
 import { networkFromPixels, pixelTensor, type RgbImage } from './network-input.ts'

@@ -14,7 +14,7 @@
  * Shape: `await gradientView(model, spec, image, unit, mode) => GradientView`; `gradientToRgb(view) => bytes`.
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { channelSwapToRgb, type InputSpec } from '../model/input-spec.ts'
 import type { VisModel } from '../model/vis-model.ts'
 import { checkGridShape } from './activations.ts'

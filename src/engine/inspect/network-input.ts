@@ -6,7 +6,7 @@
  * the gradient views), `networkFromPixels(pixels, spec) => network input`.
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { channelSwapToRgb, type InputSpec } from '../model/input-spec.ts'
 
 /** An RGB image, HWC row-major, values 0..255. */

@@ -8,7 +8,7 @@
  *        `await unitScores(model, spec, images, layer) => BatchScores` (the tf part, per batch).
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import type { InputSpec } from '../model/input-spec.ts'
 import type { VisModel } from '../model/vis-model.ts'
 import { checkGridShape } from './activations.ts'

@@ -15,7 +15,7 @@
  * Shape: `accentuationParam({batch, height, width, seed, decay}) => AccentParam`; `createAccentuation(...) => CropMethod`.
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 import type { Rng } from '../rng.ts'
 import type { AlphaAccumulator } from './alpha-map.ts'
 import { colorCorrelationNormalized, idftMatrices, rfft2dFreqs } from './image-param.ts'

@@ -18,7 +18,7 @@
  * {@link unrollMomentumCnnpref} reproduces the original for comparison.
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 import { percentile } from '../percentile.ts'
 import type { Rng } from '../rng.ts'
 

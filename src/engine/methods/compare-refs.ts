@@ -6,7 +6,7 @@
  * Shape: `referenceActivations(model, spec, refs, images) => references[name][layer]` (throws BAD_PARAM for a missing image).
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 import { specTensors } from '../optimize.ts'
 import { channelSwapToRgb, type InputSpec } from '../model/input-spec.ts'
 import type { LayerInfo, VisModel } from '../model/vis-model.ts'

@@ -13,7 +13,7 @@
  *   matMul runs on every backend, with the same numbers.
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 
 /** True FFT frequency magnitude of index k of an n-point DFT: min(k, n − k). */
 export function fftFrequency(k: number, n: number): number {

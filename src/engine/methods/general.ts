@@ -28,7 +28,7 @@
  *   `await optimizeGeneral(model, spec, params, opts) => OptimizeResult` (batch_size 1).
  */
 import * as tf from '@tensorflow/tfjs'
-import { check, DeepVisError } from '../errors.ts'
+import { check, DeepVisError } from '../../shared/errors.ts'
 import { Rng, RNG_NAME } from '../rng.ts'
 import { DEFAULT_PARAMS, type FindParams } from '../params.ts'
 import { specTensors, tensorRecorder, type IterationEvent } from '../optimize.ts'

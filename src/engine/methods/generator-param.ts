@@ -20,7 +20,7 @@
  * and disposes the Generator after the run.
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import type { Rng } from '../rng.ts'
 import { compileLayersModel, type CompiledLayersModel } from '../model/layers-executor.ts'
 import { unfuseGraph, type GraphTopology } from '../model/graph-rewrite.ts'

@@ -13,7 +13,7 @@
  * when the line search fails, or after maxIter iterations. Unlike scipy's L-BFGS-B it uses no Cauchy
  * point / subspace minimization, so it can take more iterations on strongly bound-constrained problems.
  */
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 
 /** Value and gradient of the function to minimize at x. */
 export interface ValueAndGrad {

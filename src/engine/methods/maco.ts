@@ -21,7 +21,7 @@
  *   `drawCrops(rng, k, boxT, sd) => CropBox[]`; `cropAndResize(img [1,H,W,3], boxes, [oh, ow]) => [K, oh, ow, 3]`.
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 import type { Rng } from '../rng.ts'
 import { colorCorrelationNormalized, idftMatrices } from './image-param.ts'
 

@@ -10,7 +10,7 @@
  * Shape: `const opt = new NAdam(lr)`; `opt.step(vars, grads)` (grads disposed by the caller); `opt.dispose()`.
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 
 /** PyTorch's defaults. */
 export const NADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, momentumDecay: 4e-3 } as const

@@ -15,7 +15,7 @@
  * Shapes: Objective {description, layers, leaves, value(act) => tf.Tensor1D [N]}; call value inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs'
-import { check, DeepVisError } from '../errors.ts'
+import { check, DeepVisError } from '../../shared/errors.ts'
 import type { LayerInfo } from '../model/vis-model.ts'
 import { featureMaskObjective } from './cnnpref.ts'
 

@@ -5,7 +5,7 @@
  * Shape: (x: tf.Tensor4D [N, H, W, C]) => tf.Tensor1D [N]; pure, no state, no tensor left behind.
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 
 function checkBatch(x: tf.Tensor, what: string): void {
   check(x.rank === 4, () => `${what} expects a batch [N, H, W, C]; got shape [${x.shape.join(', ')}]`)

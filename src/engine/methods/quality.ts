@@ -11,7 +11,7 @@
  * Shape: plain data or tensors in, numbers out; the model is a callback, nothing is kept.
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 import { Rng } from '../rng.ts'
 
 /** Lowest fitted frequency, cycles/image (excludes the DC/window-dominated bins). */

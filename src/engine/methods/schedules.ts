@@ -4,7 +4,7 @@
  * As in the original, the end value is never reached: the last value is end − (end − start)/iter_n.
  * Shape: (start, end, iterN) => values; (start, end, t, iterN) => value.
  */
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 
 function checkIterN(iterN: number): void {
   check(Number.isInteger(iterN) && iterN > 0, () => `schedule length iter_n must be a positive integer; got ${iterN}`)

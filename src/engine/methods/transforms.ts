@@ -16,7 +16,7 @@
  *         `applyTransforms(image [N,H,W,3], spec, draw, [outH, outW]) => tf.Tensor4D` (call inside tf.tidy).
  */
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 import type { Rng } from '../rng.ts'
 import type { TransformSpec, TransformsChoice } from '../../shared/method-params.ts'
 

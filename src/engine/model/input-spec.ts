@@ -4,7 +4,7 @@
  * network_input = (x + mean) * scale + offset, per channel; this map is part of the differentiable forward.
  * Shape: plain data (`InputSpec`) + `validateInputSpec(spec)`.
  */
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 
 export type ChannelOrder = 'RGB' | 'BGR'
 

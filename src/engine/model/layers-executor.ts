@@ -12,7 +12,7 @@
  * Shape: `compileLayersModel(model) => (input, layerName) => activations`
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 
 type Layer = tf.layers.Layer
 type Fn = (inputs: tf.Tensor[]) => tf.Tensor

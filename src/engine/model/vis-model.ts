@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { closest, distance } from 'fastest-levenshtein'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { compileLayersModel, PRE_ACTIVATION_SUFFIX } from './layers-executor.ts'
 
 export { PRE_ACTIVATION_SUFFIX }

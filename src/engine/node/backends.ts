@@ -10,7 +10,7 @@
  */
 import { readdirSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { installGradientOverrides } from '../gradients.ts'
 import { startWebGpu } from './webgpu.ts'
 

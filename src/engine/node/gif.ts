@@ -5,7 +5,7 @@
  * Shape: await encodeGif(frames, {width, height, delayMs, loop}) => Uint8Array.
  */
 import sharp from 'sharp'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 
 /** RGB: three bytes per pixel. */
 const RGB_CHANNELS = 3

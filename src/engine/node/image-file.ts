@@ -11,7 +11,7 @@
 import { lstat, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import sharp, { type Metadata } from 'sharp'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import type { RgbImage } from '../inspect/network-input.ts'
 import { DEFAULT_FIT_POLICY, fitBox, type FitPolicy } from '../../shared/fit-policy.ts'
 import { limits, raiseHint } from './limits.ts'

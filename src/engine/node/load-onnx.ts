@@ -13,7 +13,7 @@
  */
 import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { perChannel, validateInputSpec, type ChannelOrder } from '../model/input-spec.ts'
 import { createOnnxVisModel } from '../model/onnx/onnx-vis-model.ts'
 import { parseOnnx } from '../model/onnx/proto.ts'

@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs'
 import path from 'node:path'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { maskNames, type MaskWeights } from '../methods/objectives.ts'
 import { readArtifacts } from './load-model.ts'
 import { decodeNpy } from './npy.ts'

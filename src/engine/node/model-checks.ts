@@ -11,7 +11,7 @@
  * Shape: `checkArtifacts(artifacts)`; `await checkModelRuns(model, [h, w], c)`
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import type { GraphTopology } from '../model/graph-rewrite.ts'
 import type { VisModel } from '../model/vis-model.ts'
 import { limits, raiseHint } from './limits.ts'

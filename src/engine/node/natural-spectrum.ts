@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { checkSpectrum, type Spectrum } from '../methods/maco.ts'
 import { limits } from './limits.ts'
 import { decodeNpy } from './npy.ts'

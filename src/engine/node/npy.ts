@@ -9,7 +9,7 @@
  * is padded with spaces so that the data starts at a multiple of 64 bytes, with numpy's spare room for
  * growing the first axis in place. Pure functions over bytes: no fs here.
  */
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 
 /** The six magic bytes every `.npy` file starts with: 0x93 then "NUMPY". */
 export const NPY_MAGIC: readonly number[] = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]

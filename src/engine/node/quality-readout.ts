@@ -7,7 +7,7 @@
  */
 import { INPUT_LAYER } from '../methods/objectives.ts'
 import * as tf from '@tensorflow/tfjs'
-import { check } from '../errors.ts'
+import { check } from '../../shared/errors.ts'
 import { activationRank, heldOutScore, spectrumSlope } from '../methods/quality.ts'
 import { channelSwapToRgb, type InputSpec } from '../model/input-spec.ts'
 import type { VisModel } from '../model/vis-model.ts'

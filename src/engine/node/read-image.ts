@@ -5,7 +5,7 @@
  * Shape: `await readRgbImage(file) => RgbImage` (throws BAD_PARAM with a one-line reason).
  */
 import sharp from 'sharp'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import type { RgbImage } from '../methods/accentuation.ts'
 import { limits, raiseHint } from './limits.ts'
 import { readRegularFile } from './safe-files.ts'

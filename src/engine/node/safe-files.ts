@@ -14,7 +14,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs'
 import { open, realpath } from 'node:fs/promises'
 import path from 'node:path'
-import { DeepVisError, type ErrorCode } from '../errors.ts'
+import { DeepVisError, type ErrorCode } from '../../shared/errors.ts'
 import { limits, raiseHint } from './limits.ts'
 
 /** Kernel and device trees: never a model file, an export destination or a mask. */

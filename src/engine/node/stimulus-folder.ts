@@ -9,7 +9,7 @@
 import { mkdir, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import sharp from 'sharp'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { Rng, RNG_NAME } from '../rng.ts'
 import { DEFAULT_STIMULUS_SIZE, drawStimulus, STIMULUS_CLASSES } from '../stimuli.ts'
 import { writeFileAtomic } from './save-results.ts'

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { DeepVisError } from '../errors.ts'
+import { DeepVisError } from '../../shared/errors.ts'
 import { meanIsImage, type InputSpec } from '../model/input-spec.ts'
 import type { VisModel } from '../model/vis-model.ts'
 import { receptiveFields, unitBox, clipBox, type LayerRf, type RfBox } from '../inspect/receptive-field.ts'

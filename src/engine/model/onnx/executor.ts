@@ -9,7 +9,7 @@
  * Shape: `compileOnnx(def) => OnnxGraph`; `graph.run({inputName: Val}, tensorNames) => Val[]`.
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../../errors.ts'
+import { DeepVisError } from '../../../shared/errors.ts'
 import { hostToTensor, nodeError, val, type OpCtx, type OpFactory, type OpImpl, type Val } from './layout.ts'
 import { ELEMENTWISE_OPS } from './ops-elementwise.ts'
 import { MATH_OPS } from './ops-math.ts'

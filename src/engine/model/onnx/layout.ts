@@ -9,7 +9,7 @@
  * Shape: `Val {t, nhwc}`; `logical(v)`, `physNhwc(v)`, `logicalShape(v)`, `physAxis(v, axis)`.
  */
 import * as tf from '@tensorflow/tfjs'
-import { DeepVisError } from '../../errors.ts'
+import { DeepVisError } from '../../../shared/errors.ts'
 import type { AttrValue, HostTensor, NodeDef } from './proto.ts'
 
 export interface Val {

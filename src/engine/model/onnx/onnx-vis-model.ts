@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { closest, distance } from 'fastest-levenshtein'
-import { DeepVisError } from '../../errors.ts'
+import { DeepVisError } from '../../../shared/errors.ts'
 import { safeRfGraph, type LayerInfo, type VisModel } from '../vis-model.ts'
 import { compileOnnx } from './executor.ts'
 import { logical, logicalShape as logicalShapeOf, physNhwc, val, type Val } from './layout.ts'

@@ -8,7 +8,7 @@
  * Shape: `parseOnnx(bytes, {readExternal}) => OnnxModelDef`; `decodeTensor(proto) => HostTensor`.
  */
 import onnxProto from 'onnx-proto'
-import { DeepVisError } from '../../errors.ts'
+import { DeepVisError } from '../../../shared/errors.ts'
 
 const { onnx } = onnxProto
 type Long = { toNumber(): number } | number

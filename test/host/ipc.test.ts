@@ -3,8 +3,8 @@
  * turned into codes. A fake ipcMain collects the handlers; no Electron needed.
  */
 import { describe, expect, it, vi } from 'vitest'
-import { DeepVisError } from '../../src/engine/errors.ts'
-import { registerIpc, type IpcHandlers, type IpcMainLike } from '../../src/main/ipc.ts'
+import { DeepVisError } from '../../src/shared/errors.ts'
+import { registerIpc, type IpcHandlers, type IpcMainLike } from '../../src/host/ipc.ts'
 import { DEFAULT_PARAMS } from '../../src/engine/params.ts'
 import { INVOKE_CHANNELS, type ModelInfo } from '../../src/shared/ipc-contract.ts'
 import type { RunSpec } from '../../src/shared/run-types.ts'

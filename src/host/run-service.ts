@@ -39,8 +39,8 @@
  *   fails while being stored fails alone. Nothing is thrown out
  *   of the queue.
  * The service lives with the engine, in the engine worker thread of the app and the web server
- * (src/main/engine-worker.ts); the loop yields to the event loop every iteration so that calls
- * (run:stop, ...) get in. Reading finished runs is src/main/run-store.ts, which the main thread
+ * (src/host/engine-worker.ts); the loop yields to the event loop every iteration so that calls
+ * (run:stop, ...) get in. Reading finished runs is src/host/run-store.ts, which the main thread
  * also uses directly.
  * Shape: `createRunService({historyDir, engine, emit, compareGatherMs?, optimizeBatch?}) => RunService`;
  *   `start(spec) => Promise<runId>`, `stop(runId)`, `list() => RunSummary[]` (newest first),
@@ -51,7 +51,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import sharp from 'sharp'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
 import type { VisModel } from '../engine/model/vis-model.ts'
 import { encodePng, renderX, saveResults, writeFileAtomic } from '../engine/node/save-results.ts'

@@ -1,7 +1,7 @@
 /**
  * Worker engine host: the main-side proxy of an engine host running in a worker_thread
- * (src/main/engine-worker.ts), with the same shape as `createEngineHost` (start, handlers, dispose)
- * so that src/main/ipc.ts and the web server use it unchanged. The engine's synchronous compute
+ * (src/host/engine-worker.ts), with the same shape as `createEngineHost` (start, handlers, dispose)
+ * so that src/host/ipc.ts and the web server use it unchanged. The engine's synchronous compute
  * (~2 s per GoogLeNet iteration on wasm) then no longer blocks the main event loop.
  *
  * - Each handler posts `{id, channel, payload}` to the worker and resolves with the answer's value,
@@ -14,7 +14,7 @@
  *   the model that was loaded (the last one opened or uploaded, with its input-spec correction), then
  *   announces it with `model:changed` and tells the pages with `engine:restarted` (why, and what is
  *   loaded now). The worker itself exits when a wasm trap or an out-of-memory error leaves its
- *   TensorFlow.js runtime unusable (src/main/engine-worker.ts POISONED_ENGINE), so that case recovers
+ *   TensorFlow.js runtime unusable (src/host/engine-worker.ts POISONED_ENGINE), so that case recovers
  *   the same way. A worker that dies again within a short time on a user's model falls back to the
  *   start-up model.
  * - `dispose()` terminates the worker; later calls answer BAD_MODEL, as the in-process host does.
@@ -23,7 +23,7 @@
  * Shape: `createWorkerEngineHost({...EngineHostOptions, createWorker}) => EngineHost`
  */
 import type { Worker, WorkerOptions } from 'node:worker_threads'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import type {
   EventChannel, EventMap, InvokeChannel, ModelInfo, PayloadOf, ResultOf, ThumbRequest,
 } from '../shared/ipc-contract.ts'
@@ -43,7 +43,7 @@ const CRASH_LOOP_MS = 60_000
 
 export interface WorkerEngineHostOptions extends EngineWorkerData {
   /**
-   * Start a worker running src/main/engine-worker.ts with these options (they carry `workerData`).
+   * Start a worker running src/host/engine-worker.ts with these options (they carry `workerData`).
    * Same signature as an electron-vite `?nodeWorker` import.
    */
   createWorker: (options: WorkerOptions) => Worker

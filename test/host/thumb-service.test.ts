@@ -15,18 +15,18 @@ import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DeepVisError } from '../../src/engine/errors.ts'
+import { DeepVisError } from '../../src/shared/errors.ts'
 import { initBackend } from '../../src/engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
 import { optimizeImage } from '../../src/engine/optimize.ts'
 import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
 import type { OptimizeResult } from '../../src/engine/result.ts'
 import { renderX } from '../../src/engine/node/save-results.ts'
-import type { RunEngine } from '../../src/main/run-service.ts'
+import type { RunEngine } from '../../src/host/run-service.ts'
 import {
   createThumbService, layerCacheHash, THUMB_BATCH, THUMB_JSON_FORMAT, THUMB_MAX_ITER, THUMB_PARAMS, THUMB_SIZE_PX,
   type ThumbParams, type ThumbService,
-} from '../../src/main/thumb-service.ts'
+} from '../../src/host/thumb-service.ts'
 import type { EventChannel, EventMap, ThumbDone, ThumbProgress } from '../../src/shared/ipc-contract.ts'
 import { RUN_ID_PATTERN } from '../../src/shared/ipc-schemas.ts'
 

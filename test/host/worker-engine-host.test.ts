@@ -1,5 +1,5 @@
 /**
- * The engine in a worker_thread, through the main-side proxy (src/main/worker-engine-host.ts), on the
+ * The engine in a worker_thread, through the main-side proxy (src/host/worker-engine-host.ts), on the
  * real embedded model (wasm backend) started from source (createSourceEngineWorker): the model
  * channels answer, a run streams its events through the proxy and is stored, a running run can be
  * stopped, error codes survive the
@@ -12,11 +12,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { threadId as mainThreadId, type Worker, type WorkerOptions } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { DeepVisError } from '../../src/engine/errors.ts'
-import type { EngineHost } from '../../src/main/engine-host.ts'
-import type { WorkerMessage } from '../../src/main/engine-worker.ts'
-import { createSourceEngineWorker } from '../../src/main/source-engine-worker.ts'
-import { createWorkerEngineHost } from '../../src/main/worker-engine-host.ts'
+import { DeepVisError } from '../../src/shared/errors.ts'
+import type { EngineHost } from '../../src/host/engine-host.ts'
+import type { WorkerMessage } from '../../src/host/engine-worker.ts'
+import { createSourceEngineWorker } from '../../src/host/source-engine-worker.ts'
+import { createWorkerEngineHost } from '../../src/host/worker-engine-host.ts'
 import type { EventChannel, EventMap, ModelInfo } from '../../src/shared/ipc-contract.ts'
 import type { RunDetail, RunParams, RunSpec, RunSummary } from '../../src/shared/run-types.ts'
 
@@ -96,7 +96,7 @@ describe('createWorkerEngineHost on a real worker', () => {
     // tfjs-core registers its engine on the global object when it is first imported.
     expect((globalThis as { _tfengine?: unknown })._tfengine).toBeUndefined()
     // The proxy itself imports the engine side for types only.
-    const src = await readFile(new URL('../../src/main/worker-engine-host.ts', import.meta.url), 'utf8')
+    const src = await readFile(new URL('../../src/host/worker-engine-host.ts', import.meta.url), 'utf8')
     const valueImports = [...src.matchAll(/^import (?!type )[^\n]*from '([^']+)'/gm)].map((m) => m[1])
     expect(valueImports.filter((m) => /tensorflow|engine-host|engine-worker|run-service/.test(m))).toEqual([])
   })

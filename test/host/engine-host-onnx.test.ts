@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEngineHost } from '../../src/main/engine-host.ts'
+import { createEngineHost } from '../../src/host/engine-host.ts'
 import { buildOnnx, values } from '../fixtures/onnx-builder.ts'
 
 let dir: string

@@ -8,7 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import { ALPHA_SUFFIX, GIF_SUFFIX, INFO_JSON, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
 import type { FindParams } from '../engine/params.ts'
 import type { GeneralParams } from '../shared/method-params.ts'

@@ -11,7 +11,7 @@
  * Electron is not imported here: `ipcMain` and the event are structural, so tests pass fakes.
  */
 import type { z } from 'zod'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import {
   INVOKE_CHANNELS,
   type ErrorCode,

@@ -13,7 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { atlasHandlers, createAtlasService, qualityRows } from '../../src/main/atlas-service.ts'
+import { atlasHandlers, createAtlasService, qualityRows } from '../../src/host/atlas-service.ts'
 import { ATLAS_THUMB_PX } from '../../src/shared/atlas-types.ts'
 import { cli } from '../helpers/cli.ts'
 

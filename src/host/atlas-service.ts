@@ -16,7 +16,7 @@ import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import sharp from 'sharp'
 import { z } from 'zod'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import { limits, raiseHint } from '../engine/node/limits.ts'
 import { readJsonFile, readRegularFile, realpathLoose, refuseSpecialRoot, resolveInside } from '../engine/node/safe-files.ts'
 import {

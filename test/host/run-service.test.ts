@@ -22,7 +22,7 @@ import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/
 import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
 import { encodeNpy } from '../../src/engine/node/npy.ts'
 import type { FindParams } from '../../src/engine/params.ts'
-import { checkRunId, createRunService, GIF_FILE, makeRunId, PARTIAL_SUBDIR, RUN_JSON, type RunEngine, type RunService } from '../../src/main/run-service.ts'
+import { checkRunId, createRunService, GIF_FILE, makeRunId, PARTIAL_SUBDIR, RUN_JSON, type RunEngine, type RunService } from '../../src/host/run-service.ts'
 import { DEFAULT_GENERAL_PARAMS, METHOD_PRESETS } from '../../src/shared/method-params.ts'
 import type { EventChannel, EventMap } from '../../src/shared/ipc-contract.ts'
 import { RUN_ID_PATTERN } from '../../src/shared/ipc-schemas.ts'

@@ -10,9 +10,9 @@ import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PRESETS } from '../../src/engine/params.ts'
-import { attachLabels, createEngineHost, presetInfos } from '../../src/main/engine-host.ts'
+import { attachLabels, createEngineHost, presetInfos } from '../../src/host/engine-host.ts'
 import { METHOD_PRESETS } from '../../src/shared/method-params.ts'
-import { registerIpc, type IpcMainLike } from '../../src/main/ipc.ts'
+import { registerIpc, type IpcMainLike } from '../../src/host/ipc.ts'
 import { tinyCnnArtifacts } from '../fixtures/tiny-cnn.ts'
 
 const LABELS = ['circle', 'square', 'triangle', 'star', 'ring']

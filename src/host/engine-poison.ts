@@ -1,6 +1,6 @@
 /**
  * When an engine worker must stop itself: the failures after which its TensorFlow.js runtime cannot
- * be trusted (src/main/engine-worker.ts exits on them; src/main/worker-engine-host.ts replaces it).
+ * be trusted (src/host/engine-worker.ts exits on them; src/host/worker-engine-host.ts replaces it).
  * Shape: `poisonsEngine(message) => boolean`
  */
 /**

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import sharp from 'sharp'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import { channelStats, layerActivations, quantizeChannels } from '../engine/inspect/activations.ts'
 import { gradientToRgb, gradientView } from '../engine/inspect/gradient-views.ts'
 import type { RgbImage } from '../engine/inspect/network-input.ts'

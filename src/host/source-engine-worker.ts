@@ -1,5 +1,5 @@
 /**
- * Start the engine worker (src/main/engine-worker.ts) from its TypeScript source, for hosts that run
+ * Start the engine worker (src/host/engine-worker.ts) from its TypeScript source, for hosts that run
  * from source under tsx (the web mode, `npm run web`) and for vitest. The Electron build does not use
  * this: electron-vite bundles the worker itself (`./engine-worker.ts?nodeWorker` in src/main/index.ts).
  *

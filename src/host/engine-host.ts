@@ -6,7 +6,7 @@
  * Start-up runs in the background: the window opens at once and each handler awaits the start.
  * A failed start (no backend, model missing or malformed) is reported by the model handlers as
  * its DeepVisError code, so the renderer can show why instead of hanging; the next call retries.
- * The run channels are delegated to a run service (src/main/run-service.ts) over the same loaded
+ * The run channels are delegated to a run service (src/host/run-service.ts) over the same loaded
  * model; it exists only when a history folder is given, otherwise those channels answer INTERNAL.
  *
  * Model changes (`model:open`, `model:upload`, `model:setInputSpec`) run one at a time. Each loads
@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto'
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DeepVisError } from '../engine/errors.ts'
+import { DeepVisError } from '../shared/errors.ts'
 import { meanIsImage, type InputSpec } from '../engine/model/input-spec.ts'
 import { initBackend, type BackendChoice, type BackendInfo } from '../engine/node/backends.ts'
 import { loadModelFolder, type InputSpecOverrides, type LoadedModel } from '../engine/node/load-model.ts'

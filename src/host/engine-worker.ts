@@ -1,9 +1,9 @@
 /**
  * Engine worker: the entry of the worker_thread that runs the DeepVis engine off the main event loop
  * (a GoogLeNet iteration is ~2 s of synchronous wasm compute, which would freeze the Electron main
- * process or the web server). It creates the engine host (src/main/engine-host.ts) INSIDE this
+ * process or the web server). It creates the engine host (src/host/engine-host.ts) INSIDE this
  * thread from `workerData` (the host's options as plain data), starts it, and then serves the host's
- * handlers over the parent port. The main-side proxy is src/main/worker-engine-host.ts.
+ * handlers over the parent port. The main-side proxy is src/host/worker-engine-host.ts.
  *
  * Protocol (structured-clone messages, see `WorkerRequest` / `WorkerMessage`):
  * - parent → worker: `{id, channel, payload}`, one per call of an IPC channel (payload already
@@ -14,7 +14,7 @@
  * Shape: side effects on load (only as a worker: `new Worker(thisFile, {workerData})`).
  */
 import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads'
-import { DeepVisError, type ErrorCode } from '../engine/errors.ts'
+import { DeepVisError, type ErrorCode } from '../shared/errors.ts'
 import { INVOKE_CHANNELS, type EventChannel, type EventMap, type InvokeChannel } from '../shared/ipc-contract.ts'
 import { createEngineHost, type EngineHostOptions } from './engine-host.ts'
 import { poisonsEngine, POISONED_EXIT_CODE } from './engine-poison.ts'
@@ -96,6 +96,6 @@ function serve(port: MessagePort, options: EngineWorkerData): void {
 }
 
 if (!parentPort) {
-  throw new Error('src/main/engine-worker.ts is a worker_threads entry: start it with new Worker(...), not import it')
+  throw new Error('src/host/engine-worker.ts is a worker_threads entry: start it with new Worker(...), not import it')
 }
 serve(parentPort, workerData as EngineWorkerData)
