@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
-import * as tf from '@tensorflow/tfjs'
 import { cli } from '../helpers/cli.ts'
+import { writeGenerator } from '../fixtures/generator.ts'
 import { decodeNpy, encodeNpy } from '../../src/engine/node/npy.ts'
 
 let tmp = ''
@@ -21,27 +21,6 @@ beforeAll(async () => { tmp = await mkdtemp(path.join(os.tmpdir(), 'deepvis-meth
 afterAll(async () => { await rm(tmp, { recursive: true, force: true }) })
 
 const info = (dir: string, stem: string): Record<string, any> => JSON.parse(readFileSync(path.join(dir, `${stem}_info.json`), 'utf8'))
-
-/** Writes a small seeded generator (code 8 -> 72x72x3, sigmoid) as a TensorFlow.js folder. */
-async function writeGenerator(dir: string): Promise<void> {
-  let seed = 3
-  const init = () => tf.initializers.glorotNormal({ seed: seed++ })
-  const m = tf.sequential()
-  m.add(tf.layers.dense({ inputShape: [8], units: 9 * 9 * 8, activation: 'relu', kernelInitializer: init() }))
-  m.add(tf.layers.reshape({ targetShape: [9, 9, 8] }))
-  m.add(tf.layers.conv2dTranspose({ filters: 8, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }))
-  m.add(tf.layers.conv2dTranspose({ filters: 8, kernelSize: 4, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }))
-  m.add(tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', activation: 'sigmoid', kernelInitializer: init() }))
-  await mkdir(dir, { recursive: true })
-  await m.save(tf.io.withSaveHandler(async (a) => {
-    await writeFile(path.join(dir, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer))
-    await writeFile(path.join(dir, 'model.json'), JSON.stringify({
-      format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-    }))
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
-  }))
-  m.dispose()
-}
 
 describe('deepvis optimize: cnnpref-lbfgs, masks, progress outputs, generator', () => {
   it('--preset cnnpref-lbfgs writes the usual files with method.lbfgs; the run stays in the valid pixel range', async () => {
