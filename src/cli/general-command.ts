@@ -18,15 +18,16 @@ import { checkCanWrite, isDirectoryPrefix, renderX, resultPrefix, saveResults, w
 import { existsSync } from 'node:fs'
 import sharp from 'sharp'
 import {
-  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, GENERATOR_FITS, GENERATOR_OUTPUT_RANGES, IMAGE_PARAMS, INIT_IMAGES, METHOD_PRESETS, PENALTIES, type GeneralParams,
+  DEFAULT_GENERAL_PARAMS, GENERATOR_FITS, GENERATOR_OUTPUT_RANGES, IMAGE_PARAMS, INIT_IMAGES, METHOD_PRESETS, PENALTIES, type GeneralParams,
 } from '../shared/method-params.ts'
 import { parseInteger, parseNumber } from './parse-values.ts'
 import { CHECK_AUGMENTATIONS, formatQuality, GifFrames, IterationLog, qualityOf } from './run-extras.ts'
 import { loadModelFolder } from '../engine/node/load-model.ts'
+import { METHODS as METHOD_DEFINITIONS, methodNames } from '../engine/methods/registry.ts'
 import { formatMagnitude } from '../shared/format.ts'
 
-/** The methods --method accepts: DVT's loop plus the general ones. */
-export const METHODS = ['dvt', ...GENERAL_METHODS] as const
+/** The methods --method accepts: the registry's, DVT's loop first. */
+export const METHODS: readonly string[] = methodNames()
 
 /** Flags (commander keys) that only DVT's loop reads. */
 const DVT_ONLY = {
@@ -80,7 +81,7 @@ export function addGeneralOptions(cmd: Command): Command {
   }
   const int = (flag: string) => (v: string): number => parseInteger(flag, v)
   return cmd
-    .addOption(new Option('--method <name>', 'optimization method: dvt (Yosinski et al. 2015, the default), lucid (Olah et al. 2017), dnnbrain (BNUCNL/dnnbrain SynthesisImage), normstep (seed 003: x += lr*g/max|g|) seed004 (act_max: x += lr*g, decay, blur, crops), cnnpref-gd (KamitaniLab/cnnpref gradient descent), cnnpref-lbfgs (cnnpref bounded L-BFGS), maco (Fel et al. 2023: phase-only Fourier image, crops, NAdam) or accentuation (Hamblin et al. 2024: from --image); flags below').choices([...METHODS]))
+    .addOption(new Option('--method <name>', `optimization method: ${METHOD_DEFINITIONS.map((m) => m.summary).join(', ')}; flags below`).choices([...METHODS]))
     .option('--objective <expr>', 'lucid: objective to maximize, e.g. "conv2:3", "conv3:7@8,8", "logits:0 - 0.5*logits:1", "neuron(conv3, 2)", "direction(conv3, [..], 1)" (default: --push-layer:--push-channel)')
     .addOption(new Option('--param <kind>', 'lucid: image parameterization').choices([...IMAGE_PARAMS]))
     .option('--no-decorrelate', 'lucid: optimize in plain RGB instead of the decorrelated colour space')
@@ -135,12 +136,12 @@ export function addGeneralOptions(cmd: Command): Command {
 }
 
 /** The method a command line asks for: --method, else the method preset's, else dvt; rejects flags of the other kind. */
-export function methodOf(cmd: Command): (typeof METHODS)[number] {
+export function methodOf(cmd: Command): string {
   const opts = cmd.opts()
   const preset = opts.preset as string | undefined
   checkPreset(preset)
   const fromPreset = preset && METHOD_PRESETS[preset] ? (METHOD_PRESETS[preset].params.method ?? 'lucid') : preset ? 'dvt' : undefined
-  const method = (opts.method as (typeof METHODS)[number] | undefined) ?? fromPreset ?? 'dvt'
+  const method = (opts.method as string | undefined) ?? fromPreset ?? 'dvt'
   if (fromPreset && fromPreset !== method) {
     throw new DeepVisError('BAD_PARAM', `--preset ${preset} is a ${fromPreset} preset but --method is ${method}`)
   }
