@@ -5,7 +5,8 @@
  */
 import { Command, Option } from 'commander'
 import { DeepVisError } from '../shared/errors.ts'
-import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/params.ts'
+import { DEFAULT_PARAMS, DVT_PARAM_TABLE, PRESETS, presetNames, type FindParams } from '../engine/params.ts'
+import { ownFlags } from './param-options.ts'
 import { defaultObjectiveText, optimizeGeneralBatch, resolveGeneralParams } from '../engine/methods/general.ts'
 import { imageReferences, maskNames, parseObjective, validateObjective } from '../engine/methods/objectives.ts'
 import type { LoadedModel } from '../engine/node/load-model.ts'
@@ -29,13 +30,8 @@ import { formatMagnitude } from '../shared/format.ts'
 /** The methods --method accepts: the registry's, DVT's loop first. */
 export const METHODS: readonly string[] = methodNames()
 
-/** Flags (commander keys) that only DVT's loop reads. */
-const DVT_ONLY = {
-  startAt: '--start-at', pushSpatial: '--push-spatial', pushDir: '--push-dir', decay: '--decay', blurRadius: '--blur-radius',
-  blurEvery: '--blur-every', smallValPercentile: '--small-val-percentile', smallNormPercentile: '--small-norm-percentile',
-  pxBenefitPercentile: '--px-benefit-percentile', pxAbsBenefitPercentile: '--px-abs-benefit-percentile',
-  lrPolicy: '--lr-policy', lrParams: '--lr-params',
-} as const
+/** Flags (commander keys) that only DVT's loop reads: the rows of its table the general methods do not share. */
+const DVT_ONLY = ownFlags(DVT_PARAM_TABLE)
 
 /** Flags (commander keys) that only the general methods read, with their GeneralParams field. */
 const GENERAL_ONLY: Record<string, [string, keyof GeneralParams]> = {
