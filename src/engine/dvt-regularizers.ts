@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { FindParams } from './params.ts'
 import { Rng } from './rng.ts'
+import { drawJitter, rollImage, unrollImage } from './methods/cnnpref.ts'
 import { blursAt, clipPxAbsBenefit, clipPxBenefit, clipSmallNorm, clipSmallVal, decay, gaussianBlur } from './regularizers.ts'
 
 /** Mixed into rand_seed for the view generator, so that its draws are not x0's. */
@@ -52,6 +53,13 @@ export const DVT_REGULARIZERS: readonly DvtRegularizer[] = [
   percentileClip('small_norm_percentile', (x, _g, pct) => clipSmallNorm(x, pct)),
   percentileClip('px_benefit_percentile', clipPxBenefit),
   percentileClip('px_abs_benefit_percentile', clipPxAbsBenefit),
+  {
+    // Jitter: the gradient at x rolled by (dy, dx) ~ U{-J..J}^2 (circularly), rolled back onto x.
+    key: 'jitter_px', phase: 'view', active: (p) => (p.jitter_px ?? 0) > 0,
+    draw: (p, rng) => { const { ox, oy } = drawJitter(rng, p.jitter_px ?? 0); return { jitter_dy: oy, jitter_dx: ox } },
+    view: (x, d) => rollImage(x, { oy: d.jitter_dy, ox: d.jitter_dx }),
+    unview: (g, d) => unrollImage(g, { oy: d.jitter_dy, ox: d.jitter_dx }),
+  },
 ]
 
 /**

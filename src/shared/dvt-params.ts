@@ -52,6 +52,8 @@ export interface FindParams {
   lr_params: LrParams
   /** Number of iterations; the last one is recorded but not stepped. */
   max_iter: number
+  /** Largest random shift (pixels) of the image the gradient is taken at (seeded, recorded); 0 disables. Not DVT's: optional, so that runs stored before it still read. */
+  jitter_px?: number
 }
 
 /** DVT's command-line defaults (OI L38-75), except the unit, which comes from the model. */
@@ -70,6 +72,7 @@ export const DEFAULT_PARAMS: Omit<FindParams, 'push_layer' | 'push_channel'> = {
   lr_policy: 'constant',
   lr_params: { lr: 1 },
   max_iter: 500,
+  jitter_px: 0,
 }
 
 /** Largest blur radius (sigma, pixels) accepted: its kernel (8 sigma + 1 wide) still fits a 4096-pixel image. */
@@ -96,6 +99,7 @@ export const DVT_PARAM_TABLE: readonly ParamRow[] = [
   { key: 'lr_policy', kind: 'choice', choices: LR_POLICIES, default: DEFAULT_PARAMS.lr_policy, label: 'LR policy', help: 'learning rate policy', flag: '--lr-policy', valueName: 'policy' },
   { key: 'lr_params', kind: 'dict', default: DEFAULT_PARAMS.lr_params, label: 'LR params', help: 'lr policy params as a dict: constant {\'lr\'}, progress {\'max_lr\', \'desired_prog\'}, progress01 {\'max_lr\', \'early_prog\', \'late_prog_mult\'}; Python or JSON spelling', flag: '--lr-params', valueName: 'dict' },
   { key: 'max_iter', kind: 'integer', min: 1, default: DEFAULT_PARAMS.max_iter, label: 'Iterations', help: 'number of iterations', flag: '--max-iter', valueName: 'n', shared: true },
+  { key: 'jitter_px', kind: 'integer', min: 0, max: 64, unit: 'pixels', default: DEFAULT_PARAMS.jitter_px, label: 'Jitter', help: 'take each gradient at the image rolled by a seeded random shift of up to this many pixels per axis (recorded as jitter_dy, jitter_dx); 0 = off', flag: '--jitter-px', valueName: 'px', regularizer: true, info: 'when-set' },
 ]
 
 /** The row of a DVT field. */

@@ -20,10 +20,10 @@ async function help(): Promise<string> {
 }
 
 describe('DVT_PARAM_TABLE', () => {
-  it('has one row per FindParams field, in DVT order, each with a flag and help', () => {
+  it('has one row per FindParams field, in DVT order (then the fields added since), each with a flag and help', () => {
     expect(DVT_PARAM_TABLE.map((r) => r.key)).toEqual([
       'start_at', 'rand_seed', 'push_layer', 'push_channel', 'push_spatial', 'push_dir', 'decay', 'blur_radius', 'blur_every',
-      'small_val_percentile', 'small_norm_percentile', 'px_benefit_percentile', 'px_abs_benefit_percentile', 'lr_policy', 'lr_params', 'max_iter',
+      'small_val_percentile', 'small_norm_percentile', 'px_benefit_percentile', 'px_abs_benefit_percentile', 'lr_policy', 'lr_params', 'max_iter', 'jitter_px',
     ])
     for (const r of DVT_PARAM_TABLE) expect(r.flag).toMatch(/^--[a-z][a-z-]+$/)
   })
