@@ -10,12 +10,14 @@ import { parseInteger, parseNumber, parseSpatial } from './parse-values.ts'
 
 /** Commander's attribute name of a flag: '--blur-radius' -> 'blurRadius'. */
 export function optionKey(flag: string): string {
-  return flag.replace(/^--/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase())
+  return flag.replace(/^--(no-)?/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase())
 }
 
 function optionOf(row: ParamRow, flag: string): Option {
-  const opt = new Option(`${flag} <${row.valueName}>`, row.help)
+  const opt = new Option(row.kind === 'boolean' ? flag : `${flag} <${row.valueName}>`, row.help)
   switch (row.kind) {
+    case 'boolean': break
+    case 'numbers': opt.argParser((v: string) => { const parts = v.split(',').map((t) => parseNumber(flag, t.trim())); return parts.length === 1 ? parts[0] : parts }); break
     case 'number': opt.argParser((v: string) => parseNumber(flag, v)); break
     case 'integer': opt.argParser((v: string) => parseInteger(flag, v)); break
     case 'choice': opt.choices([...(row.choices ?? [])]); break
@@ -26,11 +28,11 @@ function optionOf(row: ParamRow, flag: string): Option {
   return opt
 }
 
-/** Add one option per row (and hidden ones for its aliases). */
-export function addRowOptions(cmd: Command, table: readonly ParamRow[]): Command {
+/** Add one option per row (and hidden ones for its aliases); `defaults: false` leaves the defaults to the engine. */
+export function addRowOptions(cmd: Command, table: readonly ParamRow[], opts: { defaults?: boolean } = {}): Command {
   for (const row of table) {
     const opt = optionOf(row, row.flag)
-    if (row.default !== undefined) opt.default(row.default)
+    if (row.default !== undefined && opts.defaults !== false) opt.default(row.default)
     cmd.addOption(opt)
     for (const alias of row.aliases ?? []) cmd.addOption(optionOf(row, alias).hideHelp())
   }

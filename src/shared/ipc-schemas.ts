@@ -51,6 +51,8 @@ function rowSchema(row: ParamRow): z.ZodType {
     case 'string': t = z.string().min(1).max(MAX_LAYER_NAME_LENGTH); break
     case 'spatial': t = z.tuple([nonNegativeInt, nonNegativeInt]).nullable(); break
     case 'dict': t = z.record(z.string(), z.number().finite().positive()); break
+    case 'boolean': t = z.boolean(); break
+    case 'numbers': t = z.union([z.number().finite(), z.array(z.number().finite()).min(1).max(MAX_METHOD_KEYS)]); break
   }
   if (row.default === undefined) return t
   const d = row.default

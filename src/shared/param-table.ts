@@ -5,7 +5,8 @@
  * Shape: `ParamRow`; `rowRangeError(row, value) => string | null`; `presetsSetting(key, presets)`.
  */
 
-export type ParamKind = 'number' | 'integer' | 'choice' | 'string' | 'spatial' | 'dict'
+/** boolean: a '--no-x' flag that turns x off; numbers: one number or a comma-separated list. */
+export type ParamKind = 'number' | 'integer' | 'choice' | 'string' | 'spatial' | 'dict' | 'boolean' | 'numbers'
 
 export interface ParamRow {
   /** Field name in the params object (DVT's names verbatim), and in info.txt / info.json. */

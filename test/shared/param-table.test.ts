@@ -9,6 +9,8 @@ import { findParamsSchema } from '../../src/shared/ipc-schemas.ts'
 import { infoParams, presetsSetting, rowRangeError, type ParamRow } from '../../src/shared/param-table.ts'
 import { PRESETS } from '../../src/shared/dvt-params.ts'
 import { main } from '../../src/cli/main.ts'
+import { GENERAL_FLAG_TABLE } from '../../src/shared/general-param-table.ts'
+import { DEFAULT_GENERAL_PARAMS } from '../../src/shared/method-params.ts'
 
 const UNIT = { push_layer: 'conv1', push_channel: 0 }
 const bounded = DVT_PARAM_TABLE.filter((r) => (r.kind === 'number' || r.kind === 'integer') && (r.min !== undefined || r.max !== undefined))
@@ -64,5 +66,21 @@ describe('DVT_PARAM_TABLE', () => {
     const table: ParamRow[] = [{ key: 'extra', kind: 'number', default: 0, label: 'x', help: 'x', flag: '--extra', valueName: 'n', info: 'when-set' }]
     expect(infoParams({ a: 1, extra: 0 }, table)).toEqual({ a: 1 })
     expect(infoParams({ a: 1, extra: 2 }, table)).toEqual({ a: 1, extra: 2 })
+  })
+})
+
+describe('GENERAL_FLAG_TABLE', () => {
+  it('names GeneralParams fields, and its flags never collide with DVT\'s', () => {
+    for (const r of GENERAL_FLAG_TABLE) expect(Object.keys(DEFAULT_GENERAL_PARAMS), r.flag).toContain(r.key)
+    const flags = [...DVT_PARAM_TABLE, ...GENERAL_FLAG_TABLE].map((r) => r.flag)
+    expect(new Set(flags).size).toBe(flags.length)
+  })
+
+  it('every row is a flag of deepvis optimize, with its help text', async () => {
+    const text = await help()
+    for (const r of GENERAL_FLAG_TABLE) {
+      expect(text).toContain(r.kind === 'boolean' ? r.flag : `${r.flag} <${r.valueName}>`)
+      expect(text).toContain(r.help.replace(/\s+/g, ' ').slice(0, 40))
+    }
   })
 })
