@@ -10,6 +10,13 @@ import { createNodeResolver, importX } from 'eslint-plugin-import-x'
 const root = import.meta.dirname
 const HOSTS = ['src/cli', 'src/host', 'src/web', 'src/sweep', 'src/main', 'src/launcher']
 
+/** The tsconfig path aliases: the boundary rules resolve relative paths only, so an alias would slip past them. */
+const NO_ALIASES = [{ group: ['@engine/*', '@shared/*', '@renderer/*'], message: 'Import by a relative path: the layer boundaries are checked on resolved relative paths.' }]
+
+/** no-restricted-imports `paths` entries refusing these packages outside their layer. */
+const packagesOf = (names) => names.map((name) => ({ name,
+  message: 'electron belongs to src/main and src/preload; vue, pinia and echarts to the renderer.' }))
+
 /** no-restricted-imports allowing only relative imports and the listed packages (exact name or a subpath of it). */
 const onlyPackages = (names, why) => ['error', {
   patterns: [{ regex: `^(?!\\.|(${names.map((n) => n.replace(/[/.]/g, '\\$&')).join('|')})(/|$))`, message: why }],
@@ -93,9 +100,10 @@ export default defineConfig(
   },
   {
     files: ['src/engine/node/**/*.ts', 'src/cli/**/*.ts', 'src/host/**/*.ts', 'src/web/**/*.ts', 'src/sweep/**/*.ts', 'src/launcher/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: ['electron', 'vue', 'pinia', 'echarts'].map((name) => ({ name,
-        message: 'electron belongs to src/main and src/preload; vue, pinia and echarts to the renderer.' })) }],
-    },
+    rules: { 'no-restricted-imports': ['error', { paths: packagesOf(['electron', 'vue', 'pinia', 'echarts']), patterns: NO_ALIASES }] },
+  },
+  {
+    files: ['src/main/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: packagesOf(['vue', 'pinia', 'echarts']), patterns: NO_ALIASES }] },
   },
 )
