@@ -11,13 +11,13 @@ import { DeepVisError } from '../shared/errors.ts'
 import {
   DEFAULT_PARAMS, DVT_PARAM_TABLE, PRESETS, getPreset, presetNames, resolveParams,
   type FindParams,
-} from '../engine/params.ts'
+} from '../engine/index.ts'
 import { addRowOptions, explicitRowValues } from './param-options.ts'
-import { optimizeImage, resolveTarget } from '../engine/optimize.ts'
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/backends.ts'
-import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/load-model.ts'
+import { optimizeImage, resolveTarget } from '../engine/index.ts'
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/index.ts'
+import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/index.ts'
 import { acquireModel } from './model-cache.ts'
-import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/save-results.ts'
+import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/index.ts'
 import { METHOD_PRESETS } from '../shared/method-params.ts'
 import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-command.ts'
 import { formatQuality, GifFrames, qualityOf } from './run-extras.ts'

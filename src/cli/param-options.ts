@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander'
 import type { ParamRow } from '../shared/param-table.ts'
-import { parseLrParams } from '../engine/params.ts'
+import { parseLrParams } from '../engine/index.ts'
 import { parseInteger, parseNumber, parseSpatial } from './parse-values.ts'
 
 /** Commander's attribute name of a flag: '--blur-radius' -> 'blurRadius'. */
