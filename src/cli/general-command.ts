@@ -5,7 +5,9 @@
  */
 import { Command, Option } from 'commander'
 import { DeepVisError } from '../shared/errors.ts'
-import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/index.ts'
+import { DEFAULT_PARAMS, DVT_PARAM_TABLE, PRESETS, presetNames, type FindParams } from '../engine/index.ts'
+import { addRowOptions, optionKey, ownFlags } from './param-options.ts'
+import { GENERAL_FLAG_TABLE } from '../shared/general-param-table.ts'
 import { defaultObjectiveText, optimizeGeneralBatch, resolveGeneralParams } from '../engine/index.ts'
 import { imageReferences, maskNames, parseObjective, validateObjective } from '../engine/index.ts'
 import type { LoadedModel } from '../engine/node/index.ts'
@@ -18,44 +20,24 @@ import { checkCanWrite, isDirectoryPrefix, renderX, resultPrefix, saveResults, w
 import { existsSync } from 'node:fs'
 import sharp from 'sharp'
 import {
-  DEFAULT_GENERAL_PARAMS, GENERAL_METHODS, GENERATOR_FITS, GENERATOR_OUTPUT_RANGES, IMAGE_PARAMS, INIT_IMAGES, METHOD_PRESETS, PENALTIES, type GeneralParams,
+  DEFAULT_GENERAL_PARAMS, METHOD_PRESETS, type GeneralParams,
 } from '../shared/method-params.ts'
-import { parseInteger, parseNumber } from './parse-values.ts'
+import { parseInteger } from './parse-values.ts'
 import { CHECK_AUGMENTATIONS, formatQuality, GifFrames, IterationLog, qualityOf } from './run-extras.ts'
 import { loadModelFolder } from '../engine/node/index.ts'
+import { METHODS as METHOD_DEFINITIONS, methodNames } from '../engine/index.ts'
 import { formatMagnitude } from '../shared/format.ts'
 
-/** The methods --method accepts: DVT's loop plus the general ones. */
-export const METHODS = ['dvt', ...GENERAL_METHODS] as const
+/** The methods --method accepts: the registry's, DVT's loop first. */
+export const METHODS: readonly string[] = methodNames()
 
-/** Flags (commander keys) that only DVT's loop reads. */
-const DVT_ONLY = {
-  startAt: '--start-at', pushSpatial: '--push-spatial', pushDir: '--push-dir', decay: '--decay', blurRadius: '--blur-radius',
-  blurEvery: '--blur-every', smallValPercentile: '--small-val-percentile', smallNormPercentile: '--small-norm-percentile',
-  pxBenefitPercentile: '--px-benefit-percentile', pxAbsBenefitPercentile: '--px-abs-benefit-percentile',
-  lrPolicy: '--lr-policy', lrParams: '--lr-params',
-} as const
+/** Flags (commander keys) that only DVT's loop reads: the rows of its table the general methods do not share. */
+const DVT_ONLY = ownFlags(DVT_PARAM_TABLE)
 
-/** Flags (commander keys) that only the general methods read, with their GeneralParams field. */
-const GENERAL_ONLY: Record<string, [string, keyof GeneralParams]> = {
-  objective: ['--objective', 'objective'], param: ['--param', 'param'], decorrelate: ['--no-decorrelate', 'decorrelate'],
-  transforms: ['--transforms', 'transforms'], lr: ['--lr', 'lr'], batchSize: ['--batch-size', 'batch_size'],
-  diversity: ['--diversity', 'diversity'], diversityLayer: ['--diversity-layer', 'diversity_layer'],
-  reluOverrideSteps: ['--relu-override-steps', 'relu_override_steps'],
-  penalty: ['--penalty', 'penalty'], penaltyWeight: ['--penalty-weight', 'penalty_weight'],
-  gbRadius: ['--gb-radius', 'blur_radius'], smoothFactor: ['--smooth-factor', 'smooth_factor'],
-  thetaEvery: ['--theta-every', 'blur_every'], thetaDecay: ['--theta-decay', 'decay'],
-  normCrop: ['--norm-crop', 'norm_crop_pct'], contribCrop: ['--contrib-crop', 'contrib_crop_pct'],
-  lrEnd: ['--lr-end', 'lr_end'], momentum: ['--momentum', 'momentum'], momentumEnd: ['--momentum-end', 'momentum_end'],
-  decayStart: ['--decay-start', 'decay'], decayEnd: ['--decay-end', 'decay_end'], sigmaStart: ['--sigma-start', 'blur_radius'],
-  sigmaEnd: ['--sigma-end', 'blur_radius_end'], jitter: ['--jitter', 'jitter_px'], clipEvery: ['--clip-every', 'clip_every'],
-  clipExtreme: ['--clip-extreme', 'clip_extreme_pct'], clipSmallNorm: ['--clip-small-norm', 'clip_small_norm_pct'], clipSmallContribution: ['--clip-small-contribution', 'clip_small_contribution_pct'],
-  initImage: ['--init-image', 'init_image'], generator: ['--generator', 'generator'], generatorRange: ['--generator-range', 'generator_range'],
-  codeLower: ['--code-lower', 'code_lower'], codeUpper: ['--code-upper', 'code_upper'], generatorFit: ['--generator-fit', 'generator_fit'],
-  crops: ['--crops', 'crops'], boxStart: ['--box-start', 'box_start'], boxEnd: ['--box-end', 'box_end'], boxSd: ['--box-sd', 'box_sd'],
-  centreSd: ['--centre-sd', 'centre_sd'], noise: ['--noise', 'noise'], canvasScale: ['--canvas-scale', 'canvas_scale'],
-  image: ['--image', 'image'], imageWeight: ['--image-weight', 'image_weight'],
-}
+/** Flags (commander keys) that only the general methods read, with their GeneralParams field: GENERAL_FLAG_TABLE's rows. */
+const GENERAL_ONLY: Record<string, [string, keyof GeneralParams]> = Object.fromEntries(
+  GENERAL_FLAG_TABLE.map((r) => [optionKey(r.flag), [r.flag, r.key as keyof GeneralParams]]),
+)
 /** Shared flags (DVT name) that the general methods read too. */
 const SHARED: Record<string, keyof GeneralParams> = { maxIter: 'max_iter', randSeed: 'rand_seed' }
 
@@ -73,58 +55,10 @@ export function checkPreset(name: string | undefined): void {
 
 /** Add the general methods' flags to `optimize`. */
 export function addGeneralOptions(cmd: Command): Command {
-  const num = (flag: string) => (v: string): number => parseNumber(flag, v)
-  const codeBound = (flag: string) => (v: string): number | number[] => {
-    const parts = v.split(',').map((t) => parseNumber(flag, t.trim()))
-    return parts.length === 1 ? parts[0] : parts
-  }
   const int = (flag: string) => (v: string): number => parseInteger(flag, v)
+  cmd.addOption(new Option('--method <name>', `optimization method: ${METHOD_DEFINITIONS.map((m) => m.summary).join(', ')}; flags below`).choices([...METHODS]))
+  addRowOptions(cmd, GENERAL_FLAG_TABLE, { defaults: false })
   return cmd
-    .addOption(new Option('--method <name>', 'optimization method: dvt (Yosinski et al. 2015, the default), lucid (Olah et al. 2017), dnnbrain (BNUCNL/dnnbrain SynthesisImage), normstep (seed 003: x += lr*g/max|g|) seed004 (act_max: x += lr*g, decay, blur, crops), cnnpref-gd (KamitaniLab/cnnpref gradient descent), cnnpref-lbfgs (cnnpref bounded L-BFGS), maco (Fel et al. 2023: phase-only Fourier image, crops, NAdam) or accentuation (Hamblin et al. 2024: from --image); flags below').choices([...METHODS]))
-    .option('--objective <expr>', 'lucid: objective to maximize, e.g. "conv2:3", "conv3:7@8,8", "logits:0 - 0.5*logits:1", "neuron(conv3, 2)", "direction(conv3, [..], 1)" (default: --push-layer:--push-channel)')
-    .addOption(new Option('--param <kind>', 'lucid: image parameterization').choices([...IMAGE_PARAMS]))
-    .option('--no-decorrelate', 'lucid: optimize in plain RGB instead of the decorrelated colour space')
-    .addOption(new Option('--transforms <set>', 'lucid: transforms before each forward pass (standard = pad 12, jitter 8, scale 0.9..1.1, rotate +-10 deg, jitter 4)').choices(['standard', 'none']))
-    .option('--lr <lr>', `lucid: Adam learning rate (default ${DEFAULT_GENERAL_PARAMS.lr})`, num('--lr'))
-    .option('--batch-size <n>', 'lucid: images optimized together (one result each)', int('--batch-size'))
-    .option('--diversity <w>', 'lucid: weight of the batch diversity penalty (needs --batch-size >= 2)', num('--diversity'))
-    .option('--diversity-layer <name>', 'lucid: layer the diversity penalty reads (default: the objective\'s first layer)')
-    .option('--relu-override-steps <n>', `lucid: steps with the redirected ReLU gradient (default ${DEFAULT_GENERAL_PARAMS.relu_override_steps})`, int('--relu-override-steps'))
-    .addOption(new Option('--penalty <kind>', 'dnnbrain: image penalty in the loss (regularization)').choices([...PENALTIES]))
-    .option('--penalty-weight <w>', 'dnnbrain: weight of the penalty (regular_lambda)', num('--penalty-weight'))
-    .option('--gb-radius <px>', 'dnnbrain, seed004: Gaussian blur sigma applied to the image after each step (GB_radius; 0 = off)', num('--gb-radius'))
-    .option('--smooth-factor <f>', 'dnnbrain: Fourier-domain gradient smoothing exponent (factor; 0 = off)', num('--smooth-factor'))
-    .option('--theta-every <n>', 'seed004: blur every n iterations (with --gb-radius as sigma)', int('--theta-every'))
-    .option('--theta-decay <d>', 'seed004: weight decay of the centred image after each step', num('--theta-decay'))
-    .option('--norm-crop <pct>', 'seed004: zero pixels whose channel norm is below this percentile', num('--norm-crop'))
-    .option('--contrib-crop <pct>', 'seed004: zero pixels whose |contribution| is below this percentile', num('--contrib-crop'))
-    .option('--lr-end <lr>', 'cnnpref-gd: learning rate at the last iteration (--lr is the first; linear schedule)', num('--lr-end'))
-    .option('--momentum <m>', 'cnnpref-gd: momentum at the first iteration', num('--momentum'))
-    .option('--momentum-end <m>', 'cnnpref-gd: momentum at the last iteration', num('--momentum-end'))
-    .option('--decay-start <d>', 'cnnpref-gd: decay at the first iteration', num('--decay-start'))
-    .option('--decay-end <d>', 'cnnpref-gd: decay at the last iteration', num('--decay-end'))
-    .option('--sigma-start <px>', 'cnnpref-gd: blur sigma at the first iteration', num('--sigma-start'))
-    .option('--sigma-end <px>', 'cnnpref-gd: blur sigma at the last iteration', num('--sigma-end'))
-    .option('--jitter <px>', 'cnnpref-gd: largest jitter shift in pixels', int('--jitter'))
-    .option('--clip-every <n>', 'cnnpref-gd: clip every n iterations', int('--clip-every'))
-    .option('--clip-extreme <pct>', 'cnnpref-gd: clamp the image to its [pct/2, 100-pct/2] percentiles', num('--clip-extreme'))
-    .option('--clip-small-norm <pct>', 'cnnpref-gd: zero pixels whose RGB norm is below this percentile', num('--clip-small-norm'))
-    .option('--clip-small-contribution <pct>', 'cnnpref-gd: zero pixels whose norm of img*g is below this percentile', num('--clip-small-contribution'))
-    .addOption(new Option('--init-image <kind>', 'pixel methods: start from mid-grey or black (cnnpref-lbfgs\'s examples), plus the init noise').choices([...INIT_IMAGES]))
-    .option('--generator <dir>', 'lucid, cnnpref-gd, cnnpref-lbfgs: optimize the input code of this TensorFlow.js generator (code [batch, D] -> image [batch, H, W, 3]) instead of the pixels')
-    .addOption(new Option('--generator-range <range>', 'value range of the generator\'s output image').choices([...GENERATOR_OUTPUT_RANGES]))
-    .option('--code-lower <v>', 'lower bound of the generator code: one number, or one per dimension separated by commas (default 0)', codeBound('--code-lower'))
-    .option('--code-upper <v>', 'upper bound of the generator code, as --code-lower (default 100)', codeBound('--code-upper'))
-    .addOption(new Option('--generator-fit <fit>', 'fit of the generator image to the classifier input: centre crop when large enough else resize (auto), or forced').choices([...GENERATOR_FITS]))
-    .option('--crops <n>', `maco, accentuation: crops per step (0 = the whole canvas; default ${DEFAULT_GENERAL_PARAMS.crops})`, int('--crops'))
-    .option('--box-start <f>', 'maco, accentuation: mean crop side at the first step, a fraction of the canvas', num('--box-start'))
-    .option('--box-end <f>', 'maco, accentuation: mean crop side at the last step (linear in between)', num('--box-end'))
-    .option('--box-sd <f>', 'maco, accentuation: std of the crop side around its mean', num('--box-sd'))
-    .option('--centre-sd <f>', 'maco, accentuation: std of the crop centres around the middle', num('--centre-sd'))
-    .option('--noise <s>', 'maco, accentuation: std of the noise added to the crops (RGB 0..1 units)', num('--noise'))
-    .option('--canvas-scale <k>', 'maco: canvas side over the model input side (the image saved is the canvas at the input size)', num('--canvas-scale'))
-    .option('--image <file>', 'accentuation: the seed image (PNG/JPEG, resized to the input)')
-    .option('--image-weight <w>', 'accentuation: weight of mean((image - seed)^2) in the loss', num('--image-weight'))
     .option('--mask <file>', 'general methods: maximize sum(w * a) over --push-layer with per-unit weights from a .npy of the layer\'s shape (H x W x C, or C: weights of the channel means); same as --objective "mask(layer, \'file\')"')
     .option('--print-every <n>', 'general methods: print the loss (activation, penalty) every n iterations to stdout', int('--print-every'))
     .option('--save-every <n>', 'general methods: write <prefix>iter_<ii>.png (the image plus the mean) every n iterations', int('--save-every'))
@@ -135,12 +69,12 @@ export function addGeneralOptions(cmd: Command): Command {
 }
 
 /** The method a command line asks for: --method, else the method preset's, else dvt; rejects flags of the other kind. */
-export function methodOf(cmd: Command): (typeof METHODS)[number] {
+export function methodOf(cmd: Command): string {
   const opts = cmd.opts()
   const preset = opts.preset as string | undefined
   checkPreset(preset)
   const fromPreset = preset && METHOD_PRESETS[preset] ? (METHOD_PRESETS[preset].params.method ?? 'lucid') : preset ? 'dvt' : undefined
-  const method = (opts.method as (typeof METHODS)[number] | undefined) ?? fromPreset ?? 'dvt'
+  const method = (opts.method as string | undefined) ?? fromPreset ?? 'dvt'
   if (fromPreset && fromPreset !== method) {
     throw new DeepVisError('BAD_PARAM', `--preset ${preset} is a ${fromPreset} preset but --method is ${method}`)
   }

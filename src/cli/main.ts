@@ -9,9 +9,10 @@ import { formatMagnitude } from '../shared/format.ts'
 import cliProgress from 'cli-progress'
 import { DeepVisError } from '../shared/errors.ts'
 import {
-  DEFAULT_PARAMS, LR_POLICIES, PRESETS, START_MODES, getPreset, parseLrParams, presetNames, resolveParams,
+  DEFAULT_PARAMS, DVT_PARAM_TABLE, PRESETS, getPreset, presetNames, resolveParams,
   type FindParams,
 } from '../engine/index.ts'
+import { addRowOptions, explicitRowValues } from './param-options.ts'
 import { optimizeImage, resolveTarget } from '../engine/index.ts'
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/index.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/index.ts'
@@ -24,7 +25,7 @@ import { registerSweepCommands } from './sweep-command.ts'
 import { registerWorkerCommand } from './worker-command.ts'
 import { registerInspectCommands } from './inspect-commands.ts'
 import {
-  parseChannelSwap, parseInteger, parseMean, parseNumber, parseScalarOrTuple, parseSize, parseSpatial,
+  parseChannelSwap, parseMean, parseScalarOrTuple, parseSize,
 } from './parse-values.ts'
 
 export interface CliIo {
@@ -38,17 +39,6 @@ export interface CliIo {
 
 const CAFFE_FLAGS = ['caffe-root', 'deploy-proto', 'net-weights'] as const
 
-/** Flag name -> FindParams field, for the flags that map 1:1. */
-const PARAM_FLAGS: Record<string, keyof FindParams> = {
-  startAt: 'start_at', randSeed: 'rand_seed', pushLayer: 'push_layer', pushChannel: 'push_channel',
-  pushSpatial: 'push_spatial', pushDir: 'push_dir', decay: 'decay', blurRadius: 'blur_radius', blurEvery: 'blur_every',
-  smallValPercentile: 'small_val_percentile', smallNormPercentile: 'small_norm_percentile',
-  pxBenefitPercentile: 'px_benefit_percentile', pxAbsBenefitPercentile: 'px_abs_benefit_percentile',
-  lrPolicy: 'lr_policy', lrParams: 'lr_params', maxIter: 'max_iter',
-}
-
-const num = (flag: string) => (v: string): number => parseNumber(flag, v)
-const int = (flag: string) => (v: string): number => parseInteger(flag, v)
 
 function addModelOptions(cmd: Command): Command {
   cmd
@@ -88,10 +78,7 @@ function overridesFrom(opts: Record<string, unknown>): InputSpecOverrides {
 function paramsFrom(cmd: Command, defaults: { push_layer?: string; push_channel?: number }, fallbackLayer: string): FindParams {
   const opts = cmd.opts()
   const preset = opts.preset ? getPreset(opts.preset as string).params : {}
-  const explicit: Partial<FindParams> = {}
-  for (const [key, field] of Object.entries(PARAM_FLAGS)) {
-    if (cmd.getOptionValueSource(key) === 'cli') (explicit as Record<string, unknown>)[field] = opts[key]
-  }
+  const explicit = explicitRowValues(cmd, DVT_PARAM_TABLE) as Partial<FindParams>
   return resolveParams({
     ...DEFAULT_PARAMS,
     push_layer: defaults.push_layer ?? fallbackLayer,
@@ -225,22 +212,8 @@ function buildProgram(io: CliIo, run: (p: Promise<number>) => void): Command {
       ...presetNames().map((n) => `${n} = ${PRESETS[n].description}`),
       ...Object.entries(METHOD_PRESETS).map(([n, p]) => `${n} = ${p.description} (implies --method ${p.params.method ?? 'lucid'})`),
     ].join('; ')}`))
-    .addOption(new Option('--start-at <mode>', 'how to generate x0').choices([...START_MODES]).default(DEFAULT_PARAMS.start_at))
-    .option('--rand-seed <n>', 'seed of the numpy-compatible generator for x0', int('--rand-seed'), DEFAULT_PARAMS.rand_seed)
-    .option('--push-layer <name>', 'layer (graph node) containing the unit (default: from the model, else its last layer)')
-    .option('--push-channel <n>', 'channel (conv) or neuron index (dense) (default: from the model, else 0)', int('--push-channel'))
-    .option('--push-spatial <yx>', 'unit position "(y,x)" in a conv map; None = the centre (floor(H/2), floor(W/2)), where DVT recommends', parseSpatial, null)
-    .option('--push-dir <d>', '1 maximizes, -1 minimizes the unit', num('--push-dir'), DEFAULT_PARAMS.push_dir)
-    .option('--decay <d>', 'L2 decay toward the mean per step', num('--decay'), DEFAULT_PARAMS.decay)
-    .option('--blur-radius <px>', 'Gaussian blur sigma in pixels; 0 = no blur', num('--blur-radius'), DEFAULT_PARAMS.blur_radius)
-    .option('--blur-every <n>', 'blur when iteration mod n == 0; 0 = no blur', int('--blur-every'), DEFAULT_PARAMS.blur_every)
-    .option('--small-val-percentile <p>', 'zero entries with |x| under this percentile; 0 = off', num('--small-val-percentile'), 0)
-    .option('--small-norm-percentile <p>', 'zero pixels with norm under this percentile (theta_n_pct); 0 = off', num('--small-norm-percentile'), 0)
-    .option('--px-benefit-percentile <p>', 'zero pixels whose contribution sum_c g*x is under this percentile; 0 = off. (DVT\'s code negates the sign and removes the MOST useful pixels; we follow its documented intent.)', num('--px-benefit-percentile'), 0)
-    .option('--px-abs-benefit-percentile <p>', 'zero pixels whose |contribution| is under this percentile (theta_c_pct); 0 = off', num('--px-abs-benefit-percentile'), 0)
-    .addOption(new Option('--lr-policy <policy>', 'learning rate policy').choices([...LR_POLICIES]).default(DEFAULT_PARAMS.lr_policy))
-    .option('--lr-params <dict>', 'lr policy params as a dict: constant {\'lr\'}, progress {\'max_lr\', \'desired_prog\'}, progress01 {\'max_lr\', \'early_prog\', \'late_prog_mult\'}; Python or JSON spelling', parseLrParams, DEFAULT_PARAMS.lr_params)
-    .option('--max-iter <n>', 'number of iterations', int('--max-iter'), DEFAULT_PARAMS.max_iter)
+  addRowOptions(optimize, DVT_PARAM_TABLE)
+  optimize
     .option('--output-prefix <prefix>', 'output path and filename prefix', DEFAULT_OUTPUT_PREFIX)
     .option('--output-template <tmpl>', 'output filename template (keys p.<param>)', DEFAULT_OUTPUT_TEMPLATE)
     .option('--brave', 'allow overwriting existing results', false)

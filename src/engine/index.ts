@@ -6,7 +6,7 @@
  * through these three files only (eslint.config.js enforces it; docs/architecture.md draws it).
  */
 export {
-  DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, MAX_BLUR_RADIUS, PRESETS, START_MODES,
+  DEFAULT_PARAMS, DVT_PARAM_TABLE, LR_POLICIES, LR_POLICY_KEYS, MAX_BLUR_RADIUS, PRESETS, START_MODES,
   getPreset, parseLrParams, presetNames, resolveParams,
   type FindParams, type LrParams, type LrPolicy, type Preset, type StartAt,
 } from './params.ts'
@@ -19,6 +19,9 @@ export {
   defaultObjectiveText, optimizeGeneral, optimizeGeneralBatch, resolveGeneralParams,
   type GeneralIterationEvent, type GeneralOptions,
 } from './methods/general.ts'
+export { METHODS, generalMethod, generalMethodNames, methodNames } from './methods/registry.ts'
+export type { DvtMethod, GeneralMethod, MethodDefinition } from './methods/method.ts'
+export { DVT_REGULARIZERS } from './dvt-regularizers.ts'
 export { imageReferences, maskNames, parseObjective, validateObjective, type MaskWeights } from './methods/objectives.ts'
 /** The accentuation method's seed image: RGB in [0, 1] (the inspection views' RgbImage is 0..255). */
 export type { RgbImage as AccentuationImage } from './methods/accentuation.ts'

@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs'
 import { check, DeepVisError } from '../shared/errors.ts'
 import type { FindParams } from './params.ts'
 import type { Recorder } from './recorder.ts'
+import { ViewChain } from './dvt-regularizers.ts'
 import { learningRate } from './lr-policies.ts'
 import {
   cropToPixels, dvtStep, imageStats, networkInput, prepareProblem, readResult, readStats, specTensors, STAT_COUNT,
@@ -72,6 +73,8 @@ interface Lane {
   /** Transparency map: Σ over iterations of Σ_channels |g|, as optimizeImage's. */
   alpha: tf.Tensor | null
   alphaCount: number
+  /** The image's view regularizers (dvt-regularizers.ts) and their draws. */
+  views: ViewChain
   /** The final result, read as soon as the image is done. */
   result?: OptimizeResult
 }
@@ -120,7 +123,7 @@ export async function optimizeBatch(
       }))
       lanes.push({
         index, problem, x0, topDiff, x: x0.clone(), recorder: tensorRecorder(problem.params.push_dir),
-        done: false, interrupted: false, totalMs: 0, alpha: null, alphaCount: 0,
+        done: false, interrupted: false, totalMs: 0, alpha: null, alphaCount: 0, views: new ViewChain(problem.params),
       })
     }
 
@@ -129,7 +132,8 @@ export async function optimizeBatch(
       const active = lanes.filter((l) => !l.done)
       const groups = groupByLayer(active)
       const order = groups.flat()
-      // 1. crop each image; one forward/backward over all of them; per-image statistics; one read-back.
+      // 1. crop each image (and take its view); one forward/backward over all of them; per-image statistics; one read-back.
+      for (const l of order) l.views.draw()
       const { xcs, gs, stats } = tf.tidy(() => {
         const xcs = order.map((l) => cropToPixels(l.x, st))
         const dy = tf.concat(order.map((l) => l.topDiff))
@@ -142,7 +146,8 @@ export async function optimizeBatch(
           })
           return blobs.length === 1 ? blobs[0] : tf.concat(blobs)
         }
-        const { value, grads } = tf.valueAndGrads(f)(xcs, dy)
+        const { value, grads: viewGrads } = tf.valueAndGrads(f)(xcs.map((xc, j) => order[j].views.view(xc)), dy)
+        const grads = viewGrads.map((g, j) => order[j].views.unview(g as tf.Tensor4D))
         let offset = 0
         const perImage = order.map((l, j) => {
           const size = l.topDiff.size
@@ -165,6 +170,7 @@ export async function optimizeBatch(
           lane.alphaCount++
           const { step, gradNormSq } = readStats(ii, s.subarray(j * STAT_COUNT, (j + 1) * STAT_COUNT), lane.problem, `image ${lane.index}: `)
           lane.recorder.record(step, xcs[j])
+          lane.views.record(lane.recorder.series)
           if (gradNormSq === 0) {
             lane.recorder.gradZero()
             lane.done = true

@@ -7,6 +7,7 @@
  *   stop with 'grad 0 failure' if ||g|| == 0; lr from the policy;
  *   unless ii is the last: x += lr g -> decay -> blur -> small_val -> small_norm -> px_benefit -> px_abs_benefit.
  * Every tensor of a step is freed in the step; the recorder owns its snapshots (tf.clone).
+ * DVT's regularizers are composable parts (dvt-regularizers.ts: step and view phases).
  * The per-image pieces (prepareProblem, cropToPixels, networkInput, imageStats, readStats, dvtStep,
  * readResult) are exported so that optimize-batch.ts runs exactly the same per-image work on a batch.
  * On wasm, stride-1 convolution input gradients go through a forward conv (conv-input-grad.ts, installed
@@ -20,7 +21,8 @@ import { resolveParams } from './params.ts'
 import { Recorder, type StepRecord } from './recorder.ts'
 import { learningRate } from './lr-policies.ts'
 import { Rng, RNG_NAME } from './rng.ts'
-import { blursAt, clipPxAbsBenefit, clipPxBenefit, clipSmallNorm, clipSmallVal, decay, gaussianBlur, gaussianKernel1d } from './regularizers.ts'
+import { gaussianKernel1d } from './regularizers.ts'
+import { dvtStep, ViewChain } from './dvt-regularizers.ts'
 import type { InputSpec } from './model/input-spec.ts'
 import { meanIsImage } from './model/input-spec.ts'
 import type { LayerInfo, VisModel } from './model/vis-model.ts'
@@ -216,33 +218,7 @@ export function readStats(ii: number, stats: ArrayLike<number>, problem: ImagePr
   }
 }
 
-/**
- * DVT's update of one image after its gradient: x += lr g -> decay -> blur (when ii is a blur
- * iteration) -> small_val -> small_norm -> px_benefit -> px_abs_benefit. Returns the new x
- * (owned by the caller); xc and g stay owned by the caller.
- */
-export async function dvtStep(xc: tf.Tensor4D, g: tf.Tensor4D, lr: number, params: FindParams, ii: number): Promise<tf.Tensor4D> {
-  let next = tf.tidy(() => {
-    let y = tf.add(xc, tf.mul(g, lr)) as tf.Tensor4D
-    if (params.decay !== 0) y = decay(y, params.decay)
-    if (blursAt(ii, params.blur_every, params.blur_radius)) y = gaussianBlur(y, params.blur_radius)
-    return y
-  })
-  const clips: [number, (v: tf.Tensor4D) => Promise<tf.Tensor4D>][] = [
-    [params.small_val_percentile, (v) => clipSmallVal(v, params.small_val_percentile)],
-    [params.small_norm_percentile, (v) => clipSmallNorm(v, params.small_norm_percentile)],
-    [params.px_benefit_percentile, (v) => clipPxBenefit(v, g, params.px_benefit_percentile)],
-    [params.px_abs_benefit_percentile, (v) => clipPxAbsBenefit(v, g, params.px_abs_benefit_percentile)],
-  ]
-  for (const [p, clip] of clips) {
-    if (p > 0) {
-      const clipped = await clip(next)
-      next.dispose()
-      next = clipped
-    }
-  }
-  return next
-}
+export { dvtStep }
 
 /** A recorder whose snapshots are tensors it owns (tf.keep'd clones). */
 export function tensorRecorder(pushDir: number): Recorder<tf.Tensor4D> {
@@ -295,6 +271,7 @@ export async function optimizeImage(
   const forward = (x: tf.Tensor): tf.Tensor => model.forward(networkInput(x as tf.Tensor4D, st), params.push_layer)
 
   const recorder = tensorRecorder(params.push_dir)
+  const views = new ViewChain(params)
   let x = tf.keep(x0.clone()) as tf.Tensor4D
   let interrupted = false
   /** Transparency map: Σ over iterations of Σ_channels |g| (the unit's gradient at the cropped image), as the general methods. */
@@ -303,11 +280,12 @@ export async function optimizeImage(
   try {
     for (let ii = 0; ii < params.max_iter; ii++) {
       const tIter = performance.now()
-      // 1. crop, forward, backward, statistics: one tidy, one read-back.
+      // 1. crop, (view,) forward, backward, statistics: one tidy, one read-back.
+      views.draw()
       const { xc, g, stats } = tf.tidy(() => {
         const xc = cropToPixels(x, st)
-        const { value: blob, grads } = tf.valueAndGrads((xx: tf.Tensor) => forward(xx))([xc], topDiff)
-        const g = grads[0] as tf.Tensor4D
+        const { value: blob, grads } = tf.valueAndGrads((xx: tf.Tensor) => forward(xx))([views.view(xc)], topDiff)
+        const g = views.unview(grads[0] as tf.Tensor4D)
         return { xc, g, stats: imageStats(xc, g, blob.reshape([-1]), x0, problem) }
       })
       const s = await stats.data()
@@ -320,6 +298,7 @@ export async function optimizeImage(
       try { read = readStats(ii, s, problem) } catch (e) { xc.dispose(); g.dispose(); throw e }
       const { step, gradNormSq } = read
       recorder.record(step, xc)
+      views.record(recorder.series)
       const lastIter = ii === params.max_iter - 1
       if (gradNormSq === 0) {
         recorder.gradZero()

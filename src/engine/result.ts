@@ -64,6 +64,8 @@ export interface OptimizeResult {
     momentum?: number[]; decay?: number[]; blur_sigma?: number[]
     /** dnnbrain with a penalty: penalty_weight * R(image) of each recorded image (obj is the activation term). */
     penalty?: number[]
+    /** Values a method or a DVT view regularizer records per iteration (e.g. a seeded draw), by name. */
+    [extra: string]: unknown[] | undefined
   }
   /** True when the run was stopped before max_iter by an abort signal. */
   interrupted: boolean

@@ -5,12 +5,13 @@
  * output differs from the channel's payload type is a compile error.
  * Shape: `ipcPayloadSchemas[channel].safeParse(payload)`
  *
- * The RunSpec schema checks every FindParams field with the ranges of the engine's `resolveParams`
- * (fields left out get DVT's defaults); the run service still calls `resolveParams` itself, so the
- * engine stays the single authority and a BAD_PARAM from it travels as a result code.
+ * The RunSpec schema checks every FindParams field with the bounds of its row in DVT_PARAM_TABLE, the rows
+ * the engine's `resolveParams` checks (fields left out get their defaults); the run service still calls
+ * `resolveParams` itself, so the engine stays the single authority and a BAD_PARAM travels as a result code.
  */
 import { z } from 'zod'
-import { DEFAULT_PARAMS, LR_POLICIES, LR_POLICY_KEYS, START_MODES, type FindParams } from './dvt-params'
+import { DVT_PARAM_TABLE, LR_POLICY_KEYS, type FindParams } from './dvt-params'
+import type { ParamRow } from './param-table'
 import type { InvokeChannel, PayloadOf } from './ipc-contract'
 import {
   MAX_INPUT_SIDE, MAX_LABEL_LENGTH, MAX_METHOD_JSON_LENGTH, MAX_METHOD_KEY_LENGTH, MAX_METHOD_KEYS, MAX_LAYER_NAME_LENGTH, MAX_PATH_LENGTH, MAX_PREVIEW_EVERY, MAX_THUMB_CHANNELS, MAX_UPLOAD_BASE64,
@@ -28,36 +29,41 @@ export {
   MAX_UPLOAD_FILES, MIN_INPUT_SIDE, RUN_ID_PATTERN, UPLOAD_ID_PATTERN, UPLOAD_NAME_PATTERN,
 }
 
-/** Largest seed of the MT19937 generator (uint32). */
-const MAX_SEED = 0xffffffff
-const PERCENT_MAX = 100
-
 /** A run id: see RUN_ID_PATTERN. */
 export const runIdSchema = z.string().regex(RUN_ID_PATTERN, 'run ids are 1-64 characters of A-Z, a-z, 0-9, _ and -')
 
-const percentile = z.number().finite().min(0).max(PERCENT_MAX)
 const nonNegativeInt = z.number().int().min(0)
 
-/** FindParams with the ranges of `resolveParams`; omitted fields get DEFAULT_PARAMS. */
-export const findParamsSchema: z.ZodType<FindParams> = z.strictObject({
-  start_at: z.enum(START_MODES).default(DEFAULT_PARAMS.start_at),
-  rand_seed: nonNegativeInt.max(MAX_SEED).default(DEFAULT_PARAMS.rand_seed),
-  push_layer: z.string().min(1).max(MAX_LAYER_NAME_LENGTH),
-  push_channel: nonNegativeInt,
-  push_spatial: z.tuple([nonNegativeInt, nonNegativeInt]).nullable().default(DEFAULT_PARAMS.push_spatial),
-  push_dir: z.number().finite().refine((v) => v !== 0, 'push_dir must be non-zero (1 maximizes, -1 minimizes)')
-    .default(DEFAULT_PARAMS.push_dir),
-  decay: z.number().finite().min(0).max(1).default(DEFAULT_PARAMS.decay),
-  blur_radius: z.number().finite().min(0).default(DEFAULT_PARAMS.blur_radius),
-  blur_every: nonNegativeInt.default(DEFAULT_PARAMS.blur_every),
-  small_val_percentile: percentile.default(DEFAULT_PARAMS.small_val_percentile),
-  small_norm_percentile: percentile.default(DEFAULT_PARAMS.small_norm_percentile),
-  px_benefit_percentile: percentile.default(DEFAULT_PARAMS.px_benefit_percentile),
-  px_abs_benefit_percentile: percentile.default(DEFAULT_PARAMS.px_abs_benefit_percentile),
-  lr_policy: z.enum(LR_POLICIES).default(DEFAULT_PARAMS.lr_policy),
-  lr_params: z.record(z.string(), z.number().finite().positive()).default(() => ({ ...DEFAULT_PARAMS.lr_params })),
-  max_iter: z.number().int().min(1).default(DEFAULT_PARAMS.max_iter),
-}).superRefine((p, ctx) => {
+/** The zod type of one parameter row: its kind and bounds; fields with a default may be omitted. */
+function rowSchema(row: ParamRow): z.ZodType {
+  let t: z.ZodType
+  switch (row.kind) {
+    case 'number':
+    case 'integer': {
+      let n = z.number().finite()
+      if (row.kind === 'integer') n = n.int()
+      if (row.min !== undefined) n = n.min(row.min)
+      if (row.max !== undefined) n = n.max(row.max)
+      t = row.nonZero ? n.refine((v) => v !== 0, `${row.key} must be non-zero (${row.help})`) : n
+      break
+    }
+    case 'choice': t = z.enum(row.choices as [string, ...string[]]); break
+    case 'string': t = z.string().min(1).max(MAX_LAYER_NAME_LENGTH); break
+    case 'spatial': t = z.tuple([nonNegativeInt, nonNegativeInt]).nullable(); break
+    case 'dict': t = z.record(z.string(), z.number().finite().positive()); break
+    case 'boolean': t = z.boolean(); break
+    case 'numbers': t = z.union([z.number().finite(), z.array(z.number().finite()).min(1).max(MAX_METHOD_KEYS)]); break
+  }
+  if (row.default === undefined) return t
+  const d = row.default
+  return t.default(() => (typeof d === 'object' && d !== null ? structuredClone(d) : d) as never)
+}
+
+/** FindParams with the ranges of DVT_PARAM_TABLE (the engine's resolveParams checks the same rows); omitted fields get their defaults. */
+export const findParamsSchema: z.ZodType<FindParams> = z.strictObject(
+  Object.fromEntries(DVT_PARAM_TABLE.map((row) => [row.key, rowSchema(row)])),
+).superRefine((raw, ctx) => {
+  const p = raw as unknown as FindParams
   // The keys each lr policy takes, exactly (resolveParams rejects missing and unused keys alike).
   const required = LR_POLICY_KEYS[p.lr_policy]
   const keys = Object.keys(p.lr_params)
@@ -70,7 +76,7 @@ export const findParamsSchema: z.ZodType<FindParams> = z.strictObject({
       message: `lr_policy '${p.lr_policy}' takes exactly the keys ${required.join(', ')}; got ${JSON.stringify(keys)}`,
     })
   }
-})
+}) as unknown as z.ZodType<FindParams>
 
 /**
  * A general method's parameters: a bounded JSON object with a `method` name. Its fields are checked by

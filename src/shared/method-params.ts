@@ -5,11 +5,8 @@
  * Shape: `GeneralParams` (all fields JSON); `DEFAULT_GENERAL_PARAMS`; `METHOD_PRESETS[name]`.
  */
 
-/** lucid (FFT/pixel param + Adam); dnnbrain (pixel image, Adam, penalty, blur, Fourier gradient smoothing); normstep (seed 003: x += lr * g / max|g|). */
-export const GENERAL_METHODS = ['lucid', 'dnnbrain', 'normstep', 'seed004', 'cnnpref-gd', 'cnnpref-lbfgs', 'maco', 'accentuation'] as const
-/** The methods that step on seeded crops of a canvas with NAdam (methods/maco-step.ts). */
-export const CROP_METHODS = ['maco', 'accentuation'] as const
-export type GeneralMethod = (typeof GENERAL_METHODS)[number]
+/** A method's name: one of the general methods in the engine's registry (engine/methods/registry.ts), which validates it. */
+export type GeneralMethod = string
 
 /** fft / pixel: lucid's image parameterizations; generator: the bounded input code of a user generator model (lucid, cnnpref-gd, cnnpref-lbfgs). */
 export const IMAGE_PARAMS = ['fft', 'pixel', 'generator'] as const

@@ -20,7 +20,8 @@ import path from 'node:path'
 import sharp from 'sharp'
 import { sprintf } from 'sprintf-js'
 import { DeepVisError } from '../../shared/errors.ts'
-import type { FindParams } from '../params.ts'
+import { DVT_PARAM_TABLE, type FindParams } from '../params.ts'
+import { infoParams } from '../../shared/param-table.ts'
 import type { ImageSnapshot, OptimizeResult } from '../result.ts'
 import { channelSwapToRgb, meanIsImage, type InputSpec } from '../model/input-spec.ts'
 import { encodeNpy, hwcToChw } from './npy.ts'
@@ -70,13 +71,9 @@ const UNSAFE_FILENAME_CHARS = /[^A-Za-z0-9._-]/g
 /** Nesting indent of info.json. */
 const JSON_INDENT = '  '
 
-/** Every FindParams key (the compiler checks this list is complete): the allowed `p.<key>` template keys. */
-const FIND_PARAM_KEY_SET: Record<keyof FindParams, true> = {
-  start_at: true, rand_seed: true, push_layer: true, push_channel: true, push_spatial: true, push_dir: true,
-  decay: true, blur_radius: true, blur_every: true, small_val_percentile: true, small_norm_percentile: true,
-  px_benefit_percentile: true, px_abs_benefit_percentile: true, lr_policy: true, lr_params: true, max_iter: true,
-}
-const FIND_PARAM_KEYS = Object.keys(FIND_PARAM_KEY_SET) as (keyof FindParams)[]
+/** Every FindParams key, from DVT's parameter table: the allowed `p.<key>` template keys and info.txt's FindParams block. */
+const FIND_PARAM_KEYS = DVT_PARAM_TABLE.map((r) => r.key) as (keyof FindParams)[]
+const FIND_PARAM_KEY_SET = new Set<string>(FIND_PARAM_KEYS)
 
 // ---------------------------------------------------------------------------------------------------------
 // Prefix and overwrite protection
@@ -168,7 +165,7 @@ export function resultPrefix(outputPrefix: string, outputTemplate: string, param
     if (m[0] === '%%') continue
     if (m[1] === undefined) throw badTemplate(outputTemplate, `a bare '%' at offset ${m.index ?? 0} (use %(p.<param>)s, or %% for a literal %)`)
     const key = m[1]
-    if (!(key.startsWith('p.') && Object.hasOwn(FIND_PARAM_KEY_SET, key.slice(2)))) {
+    if (!(key.startsWith('p.') && FIND_PARAM_KEY_SET.has(key.slice(2)))) {
       throw badTemplate(outputTemplate, `unknown key '${key}'`)
     }
   }
@@ -357,9 +354,10 @@ function describeInputSpec(spec: InputSpec): string {
  * addition (backend, rng, input spec, target, lr and wall time per iteration). Keys right-aligned to 30.
  */
 export function formatInfoTxt(result: OptimizeResult): string {
-  const { params, target, inputSpec: spec } = result
+  const { target, inputSpec: spec } = result
+  const params = infoParams(result.params, DVT_PARAM_TABLE)
   const p: Record<string, string> = {}
-  for (const k of FIND_PARAM_KEYS) p[k] = pyStr(params[k])
+  for (const k of FIND_PARAM_KEYS) if (Object.hasOwn(params, k)) p[k] = pyStr(params[k])
   // DVT's float parameters print as floats; its lr_params dict as a Python dict of floats.
   p.decay = pyFloat(params.decay, 'repr')
   p.blur_radius = pyFloat(params.blur_radius, 'repr')
@@ -438,7 +436,7 @@ export function buildInfoJson(
   return {
     format: RESULT_FORMAT,
     created: created.toISOString(),
-    params: result.params,
+    params: infoParams(result.params, DVT_PARAM_TABLE),
     method: result.method,
     target: {
       layer: t.layer, layer_type: t.layerType, layer_shape: t.layerShape, channel: t.channel,
