@@ -7,7 +7,7 @@
 import { check } from '../../shared/errors.ts'
 import type { InputSpec } from '../model/input-spec.ts'
 import { encodeGif } from './gif.ts'
-import { renderX } from './save-results.ts'
+import { renderX } from './render-image.ts'
 
 /** One event of any loop (DVT's IterationEvent, the batch's or the general loop's with imageIndex). */
 export interface FrameEvent {
