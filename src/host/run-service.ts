@@ -58,7 +58,7 @@ import sharp from 'sharp'
 import { DeepVisError } from '../shared/errors.ts'
 import type { InputSpec } from '../engine/model/input-spec.ts'
 import type { VisModel } from '../engine/model/vis-model.ts'
-import { encodePng, renderX, writeFileAtomic } from '../engine/node/save-results.ts'
+import { dvtParamsOf, encodePng, renderX, writeFileAtomic } from '../engine/node/save-results.ts'
 import { resolveTarget } from '../engine/optimize.ts'
 import { optimizeBatch } from '../engine/optimize-batch.ts'
 import { defaultObjectiveText, resolveGeneralParams } from '../engine/methods/general.ts'
@@ -324,7 +324,8 @@ export function createRunService({
     const thumb = await runThumb(result)
     if (thumb) summary.thumb = thumb
     const method = result.method ? (result.method.params as GeneralParams) : null
-    const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params, method }
+    // run.json's params are DVT's terms for every run (the app's parameter panel and "run again" read them).
+    const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: dvtParamsOf(result), method }
     await writeFileAtomic(path.join(dir, RUN_JSON), new TextEncoder().encode(JSON.stringify(stored, null, 2) + '\n'))
     // Complete: out of the staging folder into the history under its id (refused if that name was taken meanwhile).
     const final = path.join(historyDir, job.runId)

@@ -6,7 +6,8 @@
  *   `toJsonText(value) => string`.
  */
 import path from 'node:path'
-import type { ImageSnapshot, OptimizeResult } from '../result.ts'
+import { DEFAULT_PARAMS, type FindParams } from '../params.ts'
+import type { ImageSnapshot, OptimizeResult, RunResult } from '../result.ts'
 import { meanIsImage, type InputSpec } from '../model/input-spec.ts'
 import { pyFloat, pyStr, pyTuple } from './py-str.ts'
 import { ALPHA_WHITE_PERCENTILE } from './render-image.ts'
@@ -70,12 +71,29 @@ function describeInputSpec(spec: InputSpec): string {
 }
 
 /**
+ * The run in DVT's terms, for the files whose format is DVT's (info.txt's `FindParams:` block, info.json's
+ * and run.json's `params`): a DVT result's own FindParams; for a general method's result, the unit it
+ * reached (the target), its seed, iterations and learning rate as a constant policy, the rest DVT's
+ * defaults, from the mean (its own parameters are in `method`).
+ */
+export function dvtParamsOf(result: RunResult): FindParams {
+  if (!result.method) return result.params
+  const p = result.method.params
+  const t = result.target
+  return {
+    ...DEFAULT_PARAMS, start_at: 'mean', rand_seed: p.rand_seed, push_layer: t.layer, push_channel: t.channel,
+    push_spatial: t.spatial, push_dir: 1, lr_policy: 'constant', lr_params: { lr: p.lr }, max_iter: p.max_iter,
+  }
+}
+
+/**
  * The text of info.txt: DVT's `FindParams:` block, two blank lines (DVT prints str(params), an empty line,
  * then str(results)), DVT's `FindResults:` block, then a `DeepVisStudio:` block with what we record in
  * addition (backend, rng, input spec, target, lr and wall time per iteration). Keys right-aligned to 30.
  */
 export function formatInfoTxt(result: OptimizeResult): string {
-  const { params, target, inputSpec: spec } = result
+  const { target, inputSpec: spec } = result
+  const params = dvtParamsOf(result)
   const p: Record<string, string> = {}
   for (const k of FIND_PARAM_KEYS) p[k] = pyStr(params[k])
   // DVT's float parameters print as floats; its lr_params dict as a Python dict of floats.
@@ -153,7 +171,7 @@ export function buildInfoJson(
   return {
     format: RESULT_FORMAT,
     created: created.toISOString(),
-    params: result.params,
+    params: dvtParamsOf(result),
     method: result.method,
     target: {
       layer: t.layer, layer_type: t.layerType, layer_shape: t.layerShape, channel: t.channel,

@@ -30,7 +30,7 @@ import { checkCanWrite, INFO_JSON, INFO_TXT } from './result-prefix.ts'
 export { pyFloat } from './py-str.ts'
 export { checkCanWrite, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE, INFO_JSON, INFO_TXT, isDirectoryPrefix, resultPrefix } from './result-prefix.ts'
 export { ALPHA_WHITE_PERCENTILE, encodePng, norm01, norm01c, renderAlpha, renderX, renderXpm } from './render-image.ts'
-export { ALPHA_SUFFIX, ARRAY_LAYOUT, buildInfoJson, formatInfoTxt, RESULT_FORMAT, SNAPSHOT_SLOTS, type SaveResultsOptions } from './info-files.ts'
+export { ALPHA_SUFFIX, ARRAY_LAYOUT, buildInfoJson, dvtParamsOf, formatInfoTxt, RESULT_FORMAT, SNAPSHOT_SLOTS, type SaveResultsOptions } from './info-files.ts'
 export { removeTempFilesSync, sweepStaleTempFiles, writeFileAtomic } from './atomic-write.ts'
 
 /** File name (after the prefix) of the optimization's animated GIF. */

@@ -4,7 +4,8 @@
  * optimizer's own result (same series as optimizeImage called directly) with quality readouts; GIF
  * frames every N plus the last one only when asked; a DVT batch hands each image to onImageDone once,
  * in a batch whose optimizer never calls onImageDone too; a failure while finishing an image goes to
- * onImageFailed and the other images still finish; quality: false gives none; tensors stay flat.
+ * onImageFailed and the other images still finish; quality: false gives none; tensors stay flat; a
+ * general method's result has its method record and no FindParams (dvtParamsOf derives DVT's terms).
  */
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +13,7 @@ import { initBackend } from '../../../src/engine/node/backends.ts'
 import { GifFrames } from '../../../src/engine/node/gif-frames.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../../src/engine/node/load-model.ts'
 import { createRun, type PipelineEngine, type RunOutcome } from '../../../src/engine/node/run-pipeline.ts'
+import { dvtParamsOf } from '../../../src/engine/node/save-results.ts'
 import { optimizeImage } from '../../../src/engine/optimize.ts'
 import { optimizeBatch } from '../../../src/engine/optimize-batch.ts'
 import { DEFAULT_PARAMS, resolveParams, type FindParams } from '../../../src/engine/params.ts'
@@ -100,6 +102,23 @@ describe('execute', () => {
     const before = tf.memory().numTensors
     for (let k = 0; k < 2; k++) for (const run of runs) await run.execute()
     expect(tf.memory().numTensors).toBe(before)
+  }, 120_000)
+})
+
+describe('one RunResult type', () => {
+  it("a general method's result carries its method record and no FindParams; dvtParamsOf derives DVT's terms for the DVT-format files", async () => {
+    const run = await createRun(engine, { kind: 'general', params: { method: 'normstep', objective: 'logits:3', max_iter: 2, rand_seed: 4, lr: 2 } })
+    const [{ result }] = await run.execute({ quality: false })
+    expect(result.params).toBeUndefined()
+    expect(result.method).toMatchObject({ name: 'normstep', params: { method: 'normstep', rand_seed: 4, max_iter: 2, lr: 2 } })
+    expect(dvtParamsOf(result)).toEqual({
+      ...DEFAULT_PARAMS, start_at: 'mean', rand_seed: 4, push_layer: 'logits', push_channel: 3, push_spatial: null, push_dir: 1,
+      lr_policy: 'constant', lr_params: { lr: 2 }, max_iter: 2,
+    })
+    // A DVT result: its own params, untouched.
+    const [dvtOutcome] = await (await createRun(engine, { kind: 'dvt', params: dvt({ max_iter: 2 }) })).execute({ quality: false })
+    expect(dvtOutcome.result.method).toBeUndefined()
+    expect(dvtParamsOf(dvtOutcome.result)).toBe(dvtOutcome.result.params)
   }, 120_000)
 })
 
