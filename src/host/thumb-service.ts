@@ -33,6 +33,9 @@
  * Shape: `createThumbService({cacheDir, engine, emit}) => ThumbService`;
  *   `render(req) => Promise<{jobId, total, cached}>`, `cancel(jobId)`, `thumbs(layer) => UnitThumb[]`,
  *   `whenIdle()`, `dispose()`
+ * Why over 400 lines: the cache (per model and parameter hash, png then json), the job queue with its
+ * cancel/replace rules and the per-chunk error naming belong to one life cycle; the optimization itself
+ * is the engine's run pipeline.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
