@@ -149,6 +149,8 @@ interface Job {
   method: GeneralParams | null
   /** The run as the pipeline validated it at start (masks read, objective checked); executed alone, or batched with its compare group. */
   run: Run
+  /** The model it was validated against (a run is validated again if another model is loaded meanwhile). */
+  model: VisModel
   createdAt: string
   controller: AbortController
 }
@@ -303,7 +305,10 @@ export function createRunService({
     try {
       const eng = await engine()
       base = baseSummary(job, eng.modelName, eng.backend)
-      const [outcome] = await job.run.execute({
+      // Validated at start against this model; another model loaded since (the host refuses that while
+      // runs are queued, but the queue does not rely on it) gets the run validated again.
+      const run = job.model === eng.model ? job.run : await createRun(eng, job.run.plan, gifOptions(job.spec))
+      const [outcome] = await run.execute({
         ...(await runIo([job])), onIteration: (ev) => reportProgress(job, ev, eng.inputSpec),
       })
       return await storeRun(job, base, outcome)
@@ -433,7 +438,7 @@ export function createRunService({
       ? { kind: 'general', params: method, defaultUnit: { layer: params.push_layer, channel: params.push_channel }, readImages: false }
       : { kind: 'dvt', params }, gifOptions(spec))
     const job: Job = {
-      runId: newRunId(params), spec, params, method, run, createdAt: now().toISOString(), controller: new AbortController(),
+      runId: newRunId(params), spec, params, method, run, model: eng.model, createdAt: now().toISOString(), controller: new AbortController(),
     }
     active.set(job.runId, job)
     queue.push(job)
