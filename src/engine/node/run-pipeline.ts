@@ -182,12 +182,14 @@ export async function createRun(engine: PipelineEngine, plan: RunPlan, opts: Run
   const images = resolved.objectives?.length ?? params.batch_size
   gifsOf(images) // a bad --gif-every fails now, before any work
   const masks: Record<string, MaskWeights> = readMasks(params.objective)
-  // Objectives that compare with an image are checked by the engine once it has the image's activations.
+  const readImages = resolved.readImages ?? true
+  // Objectives that compare with an image are checked by the engine once it has the image's activations;
+  // where no image is read (the app), such an objective is refused now, as any other it cannot run.
   for (const text of resolved.objectives ?? [params.objective]) {
-    if (text.trim() && imageReferences(text).length === 0) await validateObjective(parseObjective(text, { masks }), (l) => model.layerInfo(l, size))
+    if (text.trim() && (!readImages || imageReferences(text).length === 0)) await validateObjective(parseObjective(text, { masks }), (l) => model.layerInfo(l, size))
   }
   if (params.diversity > 0 && params.diversity_layer) await model.layerInfo(params.diversity_layer, size)
-  const inputs = await methodInputs(params, resolved.readImages ?? true)
+  const inputs = await methodInputs(params, readImages)
   return {
     plan: resolved, targets: [], images, seedOf: () => params.rand_seed,
     execute: async (io = {}) => {

@@ -46,6 +46,10 @@ describe('createRun validates before any work', () => {
     await expect(createRun(engine, { kind: 'dvt', params: dvt() }, { gif: { every: 0 } })).rejects.toThrow(/gif-every must be a positive integer/)
     await expect(createRun(engine, { kind: 'general', params: { method: 'lucid', objective: 'logits:999' } })).rejects.toMatchObject({ code: 'BAD_UNIT' })
     await expect(createRun(engine, { kind: 'dvt-batch', params: [dvt(), dvt({ push_channel: 999 })] })).rejects.toMatchObject({ code: 'BAD_UNIT' })
+    // An objective naming an image: refused up front where no image is read (the app); read (here: missing) otherwise.
+    const invert = { method: 'lucid' as const, objective: "invert(logits, 'no-such-image.png')" }
+    await expect(createRun(engine, { kind: 'general', params: invert, readImages: false })).rejects.toMatchObject({ code: 'BAD_PARAM', message: expect.stringMatching(/no activations were given/) })
+    await expect(createRun(engine, { kind: 'general', params: invert })).rejects.toThrow(/no-such-image\.png/)
   })
 })
 
