@@ -6,12 +6,12 @@
  */
 import { Command, Option } from 'commander'
 import { DeepVisError } from '../shared/errors.ts'
-import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/params.ts'
-import { defaultObjectiveText, resolveGeneralParams } from '../engine/methods/general.ts'
-import { imageReferences, maskNames, parseObjective } from '../engine/methods/objectives.ts'
-import type { LoadedModel } from '../engine/node/load-model.ts'
-import { createRun, saveOutcome, type RunOutcome } from '../engine/node/run-pipeline.ts'
-import { checkCanWrite, isDirectoryPrefix, renderX, resultPrefix, writeFileAtomic } from '../engine/node/save-results.ts'
+import { DEFAULT_PARAMS, PRESETS, presetNames, type FindParams } from '../engine/index.ts'
+import { defaultObjectiveText, resolveGeneralParams } from '../engine/index.ts'
+import { imageReferences, maskNames, parseObjective } from '../engine/index.ts'
+import type { LoadedModel } from '../engine/node/index.ts'
+import { createRun, saveOutcome, type RunOutcome } from '../engine/node/index.ts'
+import { checkCanWrite, isDirectoryPrefix, renderX, resultPrefix, writeFileAtomic } from '../engine/node/index.ts'
 import { existsSync } from 'node:fs'
 import sharp from 'sharp'
 import {
@@ -19,7 +19,7 @@ import {
 } from '../shared/method-params.ts'
 import { parseInteger, parseNumber } from './parse-values.ts'
 import { CHECK_AUGMENTATIONS, cliExtra, formatQuality, IterationLog } from './run-extras.ts'
-import { loadModelFolder } from '../engine/node/load-model.ts'
+import { loadModelFolder } from '../engine/node/index.ts'
 import { formatMagnitude } from '../shared/format.ts'
 
 /** The methods --method accepts: DVT's loop plus the general ones. */

@@ -11,12 +11,12 @@ import { DeepVisError } from '../shared/errors.ts'
 import {
   DEFAULT_PARAMS, LR_POLICIES, PRESETS, START_MODES, getPreset, parseLrParams, presetNames, resolveParams,
   type FindParams,
-} from '../engine/params.ts'
-import { createRun, saveOutcome, type RunOutcome } from '../engine/node/run-pipeline.ts'
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/backends.ts'
-import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/load-model.ts'
+} from '../engine/index.ts'
+import { createRun, saveOutcome, type RunOutcome } from '../engine/node/index.ts'
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/index.ts'
+import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/index.ts'
 import { acquireModel } from './model-cache.ts'
-import { checkCanWrite, resultPrefix, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/save-results.ts'
+import { checkCanWrite, resultPrefix, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/index.ts'
 import { METHOD_PRESETS } from '../shared/method-params.ts'
 import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-command.ts'
 import { cliExtra, formatQuality } from './run-extras.ts'

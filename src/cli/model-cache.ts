@@ -12,7 +12,7 @@
  */
 import { stat } from 'node:fs/promises'
 import path from 'node:path'
-import { loadModelFolder, type InputSpecOverrides, type LoadedModel } from '../engine/node/load-model.ts'
+import { loadModelFolder, type InputSpecOverrides, type LoadedModel } from '../engine/node/index.ts'
 
 interface Cached { key: string; stamp: string; loaded: LoadedModel }
 

@@ -4,7 +4,7 @@
  * Shape: (flag, text) => value
  */
 import { DeepVisError } from '../shared/errors.ts'
-import type { ChannelOrder } from '../engine/model/input-spec.ts'
+import type { ChannelOrder } from '../engine/node/tf-free.ts'
 
 function bad(flag: string, text: string, expected: string): DeepVisError {
   return new DeepVisError('BAD_PARAM', `${flag} ${JSON.stringify(text)} is not valid: expected ${expected}`)

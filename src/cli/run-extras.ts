@@ -8,11 +8,11 @@
  *   `await qualityOf(model, spec, result, {check?, seed}) => Quality`; `formatQuality(q) => string`.
  */
 import { check } from '../shared/errors.ts'
-import type { InputSpec } from '../engine/model/input-spec.ts'
-import { GifFrames } from '../engine/node/gif-frames.ts'
-import type { LoadedModel } from '../engine/node/load-model.ts'
-import { renderXpm, writeFileAtomic } from '../engine/node/save-results.ts'
-import { CHECK_AUGMENTATIONS, qualityOf, type HeldOut, type Quality } from '../engine/node/quality-readout.ts'
+import type { InputSpec } from '../engine/index.ts'
+import { GifFrames } from '../engine/node/index.ts'
+import type { LoadedModel } from '../engine/node/index.ts'
+import { renderXpm, writeFileAtomic } from '../engine/node/index.ts'
+import { CHECK_AUGMENTATIONS, qualityOf, type HeldOut, type Quality } from '../engine/node/index.ts'
 import sharp from 'sharp'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'

@@ -8,6 +8,10 @@
  *
  * Pure functions: no fs, no DOM, no tfjs. All randomness comes from the caller's {@link Rng}.
  *
+ * Product code, not only a test oracle: `deepvis stimuli` (src/engine/node/stimulus-folder.ts) writes a
+ * labelled image folder of them, and scripts/train-default-model.ts trains
+ * the embedded model on them; the tests use it as the oracle above.
+ *
  * Shapes:
  * - `STIMULUS_CLASSES: readonly StimulusClass[]` (index = class index = logit index).
  * - `drawStimulus(classIndex, rng, size = 64) -> Float32Array` of length size*size*3, HxWx3 row-major
@@ -15,7 +19,7 @@
  * - `drawGrating(size, barOrientationDeg, periodPx, phaseRad, contrast, mean) -> Float32Array` (RGB,
  *   noise-free): a deterministic sinusoidal grating, handy for tests and probes.
  *
- * Orientation convention (shared with `analysis/orientation.ts`): angles in degrees in [0, 180),
+ * Orientation convention (shared with `test/helpers/orientation.ts`): angles in degrees in [0, 180),
  * measured counter-clockwise from the horizontal as seen on screen (x to the right, y UP), and they
  * describe the BARS: 0 = horizontal bars (luminance varies along y), 90 = vertical bars (luminance
  * varies along x), 45 = bars running bottom-left to top-right ("/"), 135 = top-left to bottom-right ("\").

@@ -17,8 +17,8 @@ import path from 'node:path'
 import sharp from 'sharp'
 import { z } from 'zod'
 import { DeepVisError } from '../shared/errors.ts'
-import { limits, raiseHint } from '../engine/node/limits.ts'
-import { readJsonFile, readRegularFile, realpathLoose, refuseSpecialRoot, resolveInside } from '../engine/node/safe-files.ts'
+import { limits, raiseHint } from '../engine/node/tf-free.ts'
+import { readJsonFile, readRegularFile, realpathLoose, refuseSpecialRoot, resolveInside } from '../engine/node/tf-free.ts'
 import {
   ATLAS_THUMB_PX, MAX_ATLAS_PAGE,
   type AtlasCell, type AtlasInfo, type AtlasSnapshot, type AtlasThumb, type AtlasThumbsPage, type AtlasThumbsRequest,

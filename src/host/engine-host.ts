@@ -20,24 +20,27 @@
  * `<dataDir>/recent-models.json`; `run:export` copies a stored run's result files to a folder.
  * Every option is plain data (the host can run inside a worker thread).
  * Shape: `createEngineHost(options) => EngineHost`; `host.start()`, `host.handlers`, `host.dispose()`
+ * Length (~450 lines): `createEngineHost` is one closure over the loaded model, its model-change lock
+ * and the services it wires; its handlers share that state, so they stay together. The pure helpers on
+ * a loaded model are in ./loaded-model.ts.
  */
-import { createHash } from 'node:crypto'
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DeepVisError } from '../shared/errors.ts'
-import { meanIsImage, type InputSpec } from '../engine/model/input-spec.ts'
-import { initBackend, type BackendChoice, type BackendInfo } from '../engine/node/backends.ts'
-import { loadModelFolder, type InputSpecOverrides, type LoadedModel } from '../engine/node/load-model.ts'
-import type { VisModel } from '../engine/model/vis-model.ts'
+import { initBackend, type BackendChoice, type BackendInfo } from '../engine/node/index.ts'
+import { loadModelFolder, type InputSpecOverrides, type LoadedModel } from '../engine/node/index.ts'
 import type { AppInfo, InputSpecOverride } from '../shared/app-types.ts'
-import type { EventChannel, EventMap, InputSpecSummary, LayerInfo, ModelInfo } from '../shared/ipc-contract.ts'
+import type { EventChannel, EventMap, ModelInfo } from '../shared/ipc-contract.ts'
 import type { IpcHandlers } from './ipc.ts'
 import { atlasHandlers } from './atlas-service.ts'
 import { adoptStagedUpload, expandHome, exportRun, storeUpload } from './model-files.ts'
 import { createRecentModels, RECENT_MODELS_FILE, type RecentModels } from './recent-models.ts'
 import { createRunService, type Emit, type RunEngine, type RunService } from './run-service.ts'
 import { presetInfos } from './presets.ts'
+import {
+  attachLabels, checkSizeFits, correctionOverrides, isCorrection, modelKeyOf, reopenPath, sizeOf, summarizeInputSpec,
+} from './loaded-model.ts'
 import { createThumbService, type ThumbService } from './thumb-service.ts'
 import { createLiveService, type LiveService } from './live-service.ts'
 
@@ -122,76 +125,8 @@ export async function packageVersion(): Promise<string> {
   return UNKNOWN_VERSION
 }
 
-/**
- * The loader's overrides for a user correction: a size given on one side only keeps the model's own
- * other side, and may differ from a LayersModel's fixed input size; a single mean value applies to
- * every channel.
- */
-export function correctionOverrides(c: InputSpecOverride, ownSize: [number, number], channels: number): InputSpecOverrides {
-  const out: InputSpecOverrides = {}
-  if (c.height !== undefined || c.width !== undefined) {
-    out.size = [c.height ?? ownSize[0], c.width ?? ownSize[1]]
-    // A fixed-size LayersModel may take another size on its fully convolutional part (checkSizeFits);
-    // its own size keeps it as it is (a flatten layer, say, needs the fixed size to be built).
-    if (out.size[0] !== ownSize[0] || out.size[1] !== ownSize[1]) out.freeSize = true
-  }
-  if (c.channelOrder !== undefined) out.channelOrder = c.channelOrder
-  if (c.mean !== undefined) out.mean = c.mean.length === 1 ? new Array<number>(channels).fill(c.mean[0]) : [...c.mean]
-  return out
-}
-
-/**
- * Throw BAD_INPUT_SPEC unless every layer of `model` has a real output at input `size`: a size too
- * small for the kernels (tfjs then reports a negative map size) or one a dense layer after a flatten
- * cannot take is refused here, not in the middle of a run.
- */
-export async function checkSizeFits(model: VisModel, size: [number, number]): Promise<void> {
-  const what = `the model cannot take a ${size[0]}x${size[1]} input`
-  let layers: Awaited<ReturnType<VisModel['catalog']>>
-  try {
-    layers = await model.catalog(size)
-  } catch (e) {
-    throw new DeepVisError('BAD_INPUT_SPEC', `${what}: ${e instanceof Error ? e.message : String(e)}`)
-  }
-  const empty = layers.find((l) => l.shape.some((d) => d <= 0))
-  if (empty) throw new DeepVisError('BAD_INPUT_SPEC', `${what}: layer '${empty.name}' would have no output (shape ${empty.shape.join('x')}); choose a larger size`)
-}
-
-/** Whether a correction changes anything (an empty one is the same as none). */
-function isCorrection(c: InputSpecOverride | null): c is InputSpecOverride {
-  return c !== null && Object.values(c).some((v) => v !== undefined)
-}
-
-/** A model's identity: sha256 of its model.json bytes and its effective input spec. */
-export async function modelKeyOf(loaded: LoadedModel): Promise<string> {
-  const h = createHash('sha256')
-  h.update(await readFile(loaded.modelJsonPath))
-  h.update(JSON.stringify(summarizeInputSpec(loaded.inputSpec)))
-  return h.digest('hex').slice(0, 24)
-}
-
 export { presetInfos }
-
-/** The user-facing part of the engine's input spec. */
-export function summarizeInputSpec(spec: InputSpec): InputSpecSummary {
-  return {
-    height: spec.height,
-    width: spec.width,
-    channelOrder: spec.channelOrder,
-    mean: meanIsImage(spec) ? 'image' : Array.from(spec.mean),
-    source: spec.source,
-  }
-}
-
-/** The input size [height, width] of a loaded model's spec. */
-function sizeOf(loaded: LoadedModel): [number, number] {
-  return [loaded.inputSpec.height, loaded.inputSpec.width]
-}
-
-/** What opens `loaded` again: its folder, or its .onnx file (a folder may hold several). */
-function reopenPath(loaded: LoadedModel): string {
-  return loaded.model.format === 'onnx' ? loaded.modelJsonPath : path.dirname(loaded.modelJsonPath)
-}
+export { attachLabels, checkSizeFits, correctionOverrides, modelKeyOf, summarizeInputSpec } from './loaded-model.ts'
 
 /** The `model:info` answer for a loaded model. */
 function modelInfoOf({ backend, loaded, correction }: Loaded): ModelInfo {
@@ -209,17 +144,6 @@ function modelInfoOf({ backend, loaded, correction }: Loaded): ModelInfo {
     inputSpecCorrected: correction !== null,
   }
 }
-
-/** Attach the class labels to every layer with exactly one unit per label. */
-export function attachLabels(layers: readonly Omit<LayerInfo, 'labels'>[], labels: readonly string[] | null): LayerInfo[] {
-  return layers.map((l) => {
-    const base: LayerInfo = { name: l.name, type: l.type, shape: [...l.shape], units: l.units }
-    if (l.module !== undefined) base.module = l.module
-    if (l.plumbing) base.plumbing = true
-    return labels && labels.length > 0 && l.units === labels.length ? { ...base, labels: [...labels] } : base
-  })
-}
-
 
 /**
  * Create the host; nothing happens until `start()`.

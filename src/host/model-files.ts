@@ -18,10 +18,10 @@ import { copyFile, lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'no
 import os from 'node:os'
 import path from 'node:path'
 import { DeepVisError } from '../shared/errors.ts'
-import { GIF_SUFFIX, INFO_JSON, INFO_TXT, SNAPSHOT_SLOTS } from '../engine/node/save-results.ts'
+import { GIF_SUFFIX, INFO_JSON, INFO_TXT, SNAPSHOT_SLOTS } from '../engine/node/tf-free.ts'
 import type { ExportResult, UploadedFile } from '../shared/app-types.ts'
 import { UPLOAD_ID_PATTERN, UPLOAD_NAME_PATTERN } from '../shared/ipc-schemas.ts'
-import { refuseSpecialRoot } from '../engine/node/safe-files.ts'
+import { refuseSpecialRoot } from '../engine/node/tf-free.ts'
 import { incomingDir } from './upload-paths.ts'
 
 /** Hex characters of the sha256 naming an upload folder (96 bits: no accidental collisions). */

@@ -4,7 +4,7 @@
  * here: the main thread answers this channel itself, without waiting for the engine worker's current iteration.
  * Shape: `presetInfos() => PresetInfo[]` (DVT presets first, then the method presets in table order)
  */
-import { PRESETS } from '../engine/params.ts'
+import { PRESETS } from '../engine/node/tf-free.ts'
 import { METHOD_PRESETS, type MethodPreset } from '../shared/method-params.ts'
 import type { PresetFamily, PresetInfo } from '../shared/run-types.ts'
 

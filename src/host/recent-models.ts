@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../engine/node/save-results.ts'
+import { writeFileAtomic } from '../engine/node/tf-free.ts'
 import type { RecentModel } from '../shared/app-types.ts'
 
 /** Most entries kept. */

@@ -9,9 +9,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../engine/node/save-results.ts'
-import { topEntries, type TopKIndexFile } from '../engine/node/topk-index.ts'
-import { topkMontage } from '../engine/node/topk-montage.ts'
+import { writeFileAtomic } from '../engine/node/index.ts'
+import { topEntries, type TopKIndexFile } from '../engine/node/index.ts'
+import { topkMontage } from '../engine/node/index.ts'
 import { layerSegment, UNITS_DIR } from './plan.ts'
 
 export const TOP_MONTAGE = 'top_montage.png'

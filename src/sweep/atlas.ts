@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs'
 import { copyFile, readFile, readdir } from 'node:fs/promises'
 import path from 'node:path'
-import { writeFileAtomic } from '../engine/node/save-results.ts'
+import { writeFileAtomic } from '../engine/node/tf-free.ts'
 import type { AtlasTop } from './atlas-tops.ts'
 import { jobDir, type SweepJob } from './plan.ts'
 

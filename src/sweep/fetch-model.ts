@@ -18,9 +18,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { DeepVisError } from '../shared/errors.ts'
-import { limits, raiseHint } from '../engine/node/limits.ts'
-import { SIDECAR_NAME } from '../engine/node/load-model.ts'
-import { parseJsonText } from '../engine/node/safe-files.ts'
+import { limits, raiseHint } from '../engine/node/index.ts'
+import { SIDECAR_NAME } from '../engine/node/index.ts'
+import { parseJsonText } from '../engine/node/index.ts'
 import { externalLocations } from './model-hash.ts'
 
 /** Longest a single file may take to download. */

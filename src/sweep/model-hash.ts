@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import onnxProto from 'onnx-proto'
 import { DeepVisError } from '../shared/errors.ts'
-import { limits, raiseHint } from '../engine/node/limits.ts'
-import { resolveModelJson, SIDECAR_NAME } from '../engine/node/load-model.ts'
-import { isOnnxPath } from '../engine/node/load-onnx.ts'
-import { parseJsonText, readRegularFile, resolveInside } from '../engine/node/safe-files.ts'
+import { limits, raiseHint } from '../engine/node/index.ts'
+import { resolveModelJson, SIDECAR_NAME } from '../engine/node/index.ts'
+import { isOnnxPath } from '../engine/node/index.ts'
+import { parseJsonText, readRegularFile, resolveInside } from '../engine/node/index.ts'
 
 const { onnx } = onnxProto
 

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import type { BackendChoice } from '../engine/node/backends.ts'
+import type { BackendChoice } from '../engine/node/tf-free.ts'
 import { DEFAULT_MODEL_DIR, DEFAULT_RENDERER_DIR, startWebServer, type EngineMode } from './server.ts'
 
 /**

@@ -24,7 +24,7 @@
  *   without a folder answer as the engine host does (BAD_PARAM: a browser has no native dialog here).
  * Shape: `startWebServer(options) => Promise<{url, port, token, close()}>`
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { Transform } from 'node:stream'
@@ -34,7 +34,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket, WebSocketServer } from 'ws'
-import type { BackendChoice } from '../engine/node/backends.ts'
+import type { BackendChoice } from '../engine/node/tf-free.ts'
 import type { EngineHost } from '../host/engine-host.ts'
 import { invokeHandler } from '../host/ipc.ts'
 import { createSourceEngineWorker } from '../host/source-engine-worker.ts'
@@ -42,7 +42,9 @@ import { createWorkerEngineHost } from '../host/worker-engine-host.ts'
 import { MAX_UPLOAD_BYTES, UPLOAD_ID_PATTERN, UPLOAD_NAME_PATTERN } from '../shared/ipc-limits.ts'
 import { incomingDir, INCOMING_PREFIX } from '../host/upload-paths.ts'
 import { INVOKE_CHANNELS, type EventChannel, type EventMap, type InvokeChannel, type IpcResult } from '../shared/ipc-contract.ts'
-import { contentSecurityPolicy } from '../shared/csp.ts'
+import { hostName, isAllowedHost, resolveStaticPath, sameToken, splitTokenPath, TOKEN_PATH_PREFIX, webContentSecurityPolicy } from './request-guards.ts'
+
+export { isAllowedHost, resolveStaticPath, splitTokenPath, TOKEN_PATH_PREFIX, webContentSecurityPolicy }
 
 /** The repository root (this file is src/web/server.ts). */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -52,10 +54,6 @@ export const DEFAULT_RENDERER_DIR = path.join(ROOT, 'out', 'renderer')
 export const DEFAULT_MODEL_DIR = path.join(ROOT, 'resources', 'models', 'deepvis-shapes')
 /** Path of the WebSocket endpoint. */
 export const WS_PATH = '/ws'
-/** Path prefix of the page: `/s/<token>/`. */
-export const TOKEN_PATH_PREFIX = '/s/'
-/** Host names this server answers to besides the one it binds. */
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'] as const
 /**
  * Largest WebSocket message accepted. Model files do not travel over the socket in web mode (they
  * are streamed with HTTP PUT, `UPLOAD_PATH`), so messages are calls: a RunSpec is a few KiB. A larger
@@ -123,64 +121,6 @@ export interface WebServer {
   token: string
   /** Stop serving, drop the connections and dispose the engine (once its start has settled, 20 s at most). */
   close(): Promise<void>
-}
-
-/** The renderer's CSP with `connect-src` opened to `wsOrigin`. */
-export function webContentSecurityPolicy(wsOrigin: string): string {
-  return contentSecurityPolicy({ connect: [wsOrigin] })
-}
-
-function sameToken(given: string | null | undefined, token: string): boolean {
-  if (!given) return false
-  const a = Buffer.from(given)
-  const b = Buffer.from(token)
-  return a.length === b.length && timingSafeEqual(a, b)
-}
-
-/** `[::1]` for an IPv6 address, the name itself otherwise. */
-function hostName(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
-}
-
-/**
- * Whether a Host header names this server: one of the loopback names or the bound host, with this port.
- * @example isAllowedHost('127.0.0.1:8080', '127.0.0.1', 8080) // true; isAllowedHost('evil.example:8080', …) // false
- */
-export function isAllowedHost(header: string | undefined, boundHost: string, port: number): boolean {
-  if (!header) return false
-  const names = new Set<string>([...LOOPBACK_NAMES, hostName(boundHost)])
-  return [...names].some((n) => header.toLowerCase() === `${n.toLowerCase()}:${port}`)
-}
-
-/**
- * The token a request path carries and the rest of the path: `/s/<token>/rest` -> {token, rest: '/rest'}.
- */
-export function splitTokenPath(pathname: string): { token: string; rest: string } | null {
-  if (!pathname.startsWith(TOKEN_PATH_PREFIX)) return null
-  const after = pathname.slice(TOKEN_PATH_PREFIX.length)
-  const slash = after.indexOf('/')
-  return slash < 0 ? { token: after, rest: '' } : { token: after.slice(0, slash), rest: after.slice(slash) }
-}
-
-/**
- * The file under `root` a URL path names, or null when it is malformed, has a '..' segment or a
- * backslash, or would leave `root`.
- * '/' is index.html.
- */
-export function resolveStaticPath(root: string, urlPath: string): string | null {
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(urlPath)
-  } catch {
-    return null
-  }
-  if (decoded.includes('\0') || decoded.includes('\\')) return null
-  if (decoded.split('/').includes('..')) return null
-  if (decoded === '/' || decoded === '') decoded = '/index.html'
-  const base = path.resolve(root)
-  const file = path.resolve(base, '.' + path.posix.normalize(decoded))
-  if (!file.startsWith(base + path.sep)) return null
-  return file
 }
 
 function failure(code: 'BAD_PAYLOAD' | 'FORBIDDEN', message: string): IpcResult<never> {

@@ -77,7 +77,7 @@ describe.skipIf(!hasChromium || !hasGoogLeNet)('GoogLeNet in the web app (Chromi
   async function findUnit(query: string, label: RegExp): Promise<void> {
     const units = region('Units')
     await units.getByTestId('unit-search').fill(query)
-    await units.locator('.unit-browser__matches button').filter({ hasText: label }).first().click()
+    await units.locator('.find-unit__matches button').filter({ hasText: label }).first().click()
   }
 
   beforeAll(async () => {

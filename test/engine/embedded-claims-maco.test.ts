@@ -14,7 +14,7 @@ import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/
 import { optimizeGeneral } from '../../src/engine/methods/general.ts'
 import { loadNaturalSpectrum } from '../../src/engine/node/natural-spectrum.ts'
 import type { Spectrum } from '../../src/engine/methods/maco.ts'
-import { orientedPowerFraction } from '../../src/engine/analysis/orientation.ts'
+import { orientedPowerFraction } from '../helpers/orientation.ts'
 import { qualityOf } from '../../src/engine/node/quality-readout.ts'
 import { METHOD_PRESETS } from '../../src/shared/method-params.ts'
 import { useBackend } from '../helpers/tf-backend.ts'

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
 import { optimizeImage } from '../../src/engine/optimize.ts'
 import { PRESETS, type FindParams } from '../../src/engine/params.ts'
-import { dominantOrientationDeg, orientedPowerFraction } from '../../src/engine/analysis/orientation.ts'
+import { dominantOrientationDeg, orientedPowerFraction } from '../helpers/orientation.ts'
 import { qualityOf } from '../../src/engine/node/quality-readout.ts'
 import { useBackend } from '../helpers/tf-backend.ts'
 

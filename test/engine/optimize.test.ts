@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
 import { makeX0, optimizeImage } from '../../src/engine/optimize.ts'
 import { PRESETS, type FindParams } from '../../src/engine/params.ts'
-import { dominantOrientationDeg, orientedPowerFraction } from '../../src/engine/analysis/orientation.ts'
+import { dominantOrientationDeg, orientedPowerFraction } from '../helpers/orientation.ts'
 import type { VisModel } from '../../src/engine/model/vis-model.ts'
 import { useBackend } from '../helpers/tf-backend.ts'
 

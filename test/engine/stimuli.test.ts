@@ -12,7 +12,7 @@ import {
   drawGrating,
   drawStimulus,
 } from '../../src/engine/stimuli.ts'
-import { dominantOrientationDeg, orientedPowerFraction } from '../../src/engine/analysis/orientation.ts'
+import { dominantOrientationDeg, orientedPowerFraction } from '../helpers/orientation.ts'
 
 const S = DEFAULT_STIMULUS_SIZE
 const SEEDS = [0, 1, 2, 3]

@@ -26,12 +26,12 @@ async function pixels(dataUrlOrFile: string): Promise<{ data: Buffer; width: num
   return { data, width: info.width, height: info.height }
 }
 
-function readManifest(atlas: string): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+function readManifest(atlas: string): Record<string, any> {
   return JSON.parse(readFileSync(path.join(atlas, 'manifest.json'), 'utf8'))
 }
 
 /** A copy of the atlas whose manifest is changed by `edit` (the images stay where they were). */
-function variant(src: string, dest: string, edit: (m: Record<string, any>) => void): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+function variant(src: string, dest: string, edit: (m: Record<string, any>) => void): string {
   cpSync(src, dest, { recursive: true })
   const m = readManifest(dest)
   edit(m)

@@ -15,6 +15,7 @@ describe('App error boundary', () => {
     const pinia = installPinia(api)
     const log = vi.spyOn(console, 'error').mockImplementation(() => undefined)
     try {
+      // eslint-disable-next-line vue/require-render-return -- the render function throws on purpose
       const Broken = defineComponent({ name: 'RunPanel', render: () => { throw new Error('boom in the run panel') } })
       const w = mount(App, { global: { plugins: [pinia], stubs: { RunPanel: Broken } } })
       await new Promise((r) => setTimeout(r, 0))

@@ -125,7 +125,7 @@ export async function minimizeLbfgsB(f: LbfgsObjective, x0: ArrayLike<number>, o
   const yHist: Float64Array[] = []
   const rhoHist: number[] = []
   let iterations = 0
-  let stop: LbfgsStop = 'maxIter'
+  let stop: LbfgsStop
 
   while (true) {
     if (projectedGradNorm(x, grad) <= gtol) { stop = 'gtol'; break }

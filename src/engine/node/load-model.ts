@@ -179,7 +179,7 @@ export async function readArtifacts(modelJson: string): Promise<tf.io.ModelArtif
     weightSpecs: specs,
     weightData,
     signature: json.signature as object | undefined,
-    userDefinedMetadata: json.userDefinedMetadata as Record<string, {}> | undefined,
+    userDefinedMetadata: json.userDefinedMetadata as Record<string, object> | undefined,
   }
 }
 

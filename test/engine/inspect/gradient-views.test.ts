@@ -11,7 +11,7 @@ import { channelStats, layerActivations, quantizeChannels } from '../../../src/e
 import { gradientToRgb, gradientView } from '../../../src/engine/inspect/gradient-views.ts'
 import { GRADIENT_VIEWS } from '../../../src/engine/inspect/relu-backward-rule.ts'
 import type { RgbImage } from '../../../src/engine/inspect/network-input.ts'
-import { dominantOrientationDeg } from '../../../src/engine/analysis/orientation.ts'
+import { dominantOrientationDeg } from '../../helpers/orientation.ts'
 import { drawGrating, drawStimulus, NUM_STIMULUS_CLASSES, STIMULUS_CLASSES } from '../../../src/engine/stimuli.ts'
 import { Rng } from '../../../src/engine/rng.ts'
 import { useBackend } from '../../helpers/tf-backend.ts'

@@ -17,7 +17,7 @@ import { optimizeGeneral } from '../../../src/engine/methods/general.ts'
 import { optimizeImage } from '../../../src/engine/optimize.ts'
 import { PRESETS, type FindParams } from '../../../src/engine/params.ts'
 import { METHOD_PRESETS } from '../../../src/shared/method-params.ts'
-import { dominantOrientationDeg, orientedPowerFraction } from '../../../src/engine/analysis/orientation.ts'
+import { dominantOrientationDeg, orientedPowerFraction } from '../../helpers/orientation.ts'
 import { useBackend } from '../../helpers/tf-backend.ts'
 
 const LUCID_ITERS = 128

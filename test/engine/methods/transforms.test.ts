@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import { Rng } from '../../../src/engine/rng.ts'
 import { drawGrating } from '../../../src/engine/stimuli.ts'
-import { dominantOrientationDeg } from '../../../src/engine/analysis/orientation.ts'
+import { dominantOrientationDeg } from '../../helpers/orientation.ts'
 import {
   applyTransforms, drawTransforms, resizeBilinearMatmul, resolveTransforms, rotate, standardTransforms,
 } from '../../../src/engine/methods/transforms.ts'

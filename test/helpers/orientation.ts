@@ -1,8 +1,9 @@
 /**
  * Spectral orientation analysis of an image: which way do its bars run?
  *
- * Used as an oracle for activation maximization (the image synthesized for the default model's
- * `grating vertical` class must be dominated by vertical bars) and by tests.
+ * A test oracle for activation maximization (the image synthesized for the default model's
+ * `grating vertical` class must be dominated by vertical bars); no product code uses it, so it lives
+ * under test/ (it was src/engine/analysis/orientation.ts).
  *
  * Orientation convention (shared with `stimuli.ts`): degrees in [0, 180), counter-clockwise from the
  * horizontal as seen on screen (x to the right, y UP), describing the BARS, not the wave vector:

@@ -14,7 +14,7 @@ import {
   greyFromImage,
   orientedPowerFraction,
   powerSpectrum,
-} from '../../src/engine/analysis/orientation.ts'
+} from './orientation.ts'
 
 const H = 64
 const W = 64
