@@ -14,7 +14,7 @@ import { DEFAULT_MODEL_DIR, loadModelFolder } from '../src/engine/node/load-mode
 import { optimizeImage } from '../src/engine/optimize.ts'
 import type { optimizeBatch } from '../src/engine/optimize-batch.ts'
 import { PRESETS, type FindParams } from '../src/engine/params.ts'
-import type { OptimizeResult } from '../src/engine/result.ts'
+import type { DvtResult } from '../src/engine/result.ts'
 import { createRunService, type RunEngine } from '../src/host/run-service.ts'
 import { createThumbService } from '../src/host/thumb-service.ts'
 
@@ -42,7 +42,7 @@ async function compare(grouped: boolean): Promise<number> {
 
 /** One unit per optimizer call: optimizeBatch's contract served by optimizeImage, sequentially. */
 const oneByOne: typeof optimizeBatch = async (model, spec, list, o = {}) => {
-  const out: OptimizeResult[] = []
+  const out: DvtResult[] = []
   for (const [i, p] of list.entries()) {
     out.push(await optimizeImage(model, spec, p, { backend: o.backend, signal: o.signal, onIteration: (ev) => o.onIteration?.({ ...ev, imageIndex: i }) }))
   }

@@ -1,6 +1,7 @@
 /**
  * `deepvis optimize --method lucid ...`: the flags of the general methods (methods/general.ts), their
- * checks against DVT-only flags, and the run (results written by saveResults, the same files as DVT).
+ * checks against DVT-only flags, and the run (the engine's run pipeline, src/engine/node/run-pipeline.ts,
+ * as DVT's: the same result files).
  * Shape: `addGeneralOptions(cmd)`; `methodOf(cmd)`; `await runGeneral(cmd, io, loaded, backend) => exit code`.
  */
 import { Command, Option } from 'commander'
@@ -8,22 +9,18 @@ import { DeepVisError } from '../shared/errors.ts'
 import { DEFAULT_PARAMS, DVT_PARAM_TABLE, PRESETS, presetNames, type FindParams } from '../engine/index.ts'
 import { addRowOptions, optionKey, ownFlags } from './param-options.ts'
 import { GENERAL_FLAG_TABLE } from '../shared/general-param-table.ts'
-import { defaultObjectiveText, optimizeGeneralBatch, resolveGeneralParams } from '../engine/index.ts'
-import { imageReferences, maskNames, parseObjective, validateObjective } from '../engine/index.ts'
+import { defaultObjectiveText, resolveGeneralParams } from '../engine/index.ts'
+import { imageReferences, maskNames, parseObjective } from '../engine/index.ts'
 import type { LoadedModel } from '../engine/node/index.ts'
-import { readGeneratorArtifacts, readMasks } from '../engine/node/index.ts'
-import type { GeneralIterationEvent, GeneralOptions } from '../engine/index.ts'
-import { loadNaturalSpectrum } from '../engine/node/index.ts'
-import { readRgbImage } from '../engine/node/index.ts'
-import type { AccentuationImage as RgbImage } from '../engine/index.ts'
-import { checkCanWrite, isDirectoryPrefix, renderX, resultPrefix, saveResults, writeFileAtomic } from '../engine/node/index.ts'
+import { createRun, saveOutcome, type RunOutcome } from '../engine/node/index.ts'
+import { checkCanWrite, isDirectoryPrefix, renderX, resultPrefix, writeFileAtomic } from '../engine/node/index.ts'
 import { existsSync } from 'node:fs'
 import sharp from 'sharp'
 import {
   DEFAULT_GENERAL_PARAMS, METHOD_PRESETS, type GeneralParams,
 } from '../shared/method-params.ts'
 import { parseInteger } from './parse-values.ts'
-import { CHECK_AUGMENTATIONS, formatQuality, GifFrames, IterationLog, qualityOf } from './run-extras.ts'
+import { CHECK_AUGMENTATIONS, cliExtra, formatQuality, IterationLog } from './run-extras.ts'
 import { loadModelFolder } from '../engine/node/index.ts'
 import { METHODS as METHOD_DEFINITIONS, methodNames } from '../engine/index.ts'
 import { formatMagnitude } from '../shared/format.ts'
@@ -137,19 +134,6 @@ function templateParams(params: GeneralParams): FindParams {
   }
 }
 
-/** What a method reads besides the model: maco's natural-image spectrum, accentuation's seed image. */
-async function methodInputs(params: GeneralParams): Promise<Partial<GeneralOptions>> {
-  const images: Record<string, RgbImage> = {}
-  for (const r of imageReferences(params.objective)) images[r.name] ??= await readRgbImage(r.name)
-  const withImages = Object.keys(images).length > 0 ? { images } : {}
-  if (params.method === 'maco') return { spectrum: await loadNaturalSpectrum(), ...withImages }
-  if (params.method === 'accentuation') {
-    if (!params.image) throw new DeepVisError('BAD_PARAM', 'method accentuation starts from an image: give --image FILE')
-    return { seedImage: await readRgbImage(params.image), ...withImages }
-  }
-  return withImages
-}
-
 /** Run a general method and write one result per image (`<prefix>img<i>_...` when the batch has several). */
 export async function runGeneral(
   cmd: Command, io: { stdout: (t: string) => void; stderr: (t: string) => void; signal?: AbortSignal },
@@ -162,27 +146,33 @@ export async function runGeneral(
   const base = resultPrefix(opts.outputPrefix as string, opts.outputTemplate as string, templateParams(params))
   const prefixes = Array.from({ length: params.batch_size }, (_, i) => (params.batch_size > 1 ? `${base}img${i}_` : base))
   for (const p of prefixes) checkCanWrite(p, Boolean(opts.brave))
-  const size: [number, number] = [loaded.inputSpec.height, loaded.inputSpec.width]
-  const masks = readMasks(params.objective)
-  // Objectives that compare with an image are checked by the engine once it has the image's activations.
-  if (imageReferences(params.objective).length === 0) await validateObjective(parseObjective(params.objective, { masks }), (l) => loaded.model.layerInfo(l, size))
-  if (params.diversity > 0 && params.diversity_layer) await loaded.model.layerInfo(params.diversity_layer, size)
-  const gif = opts.gifEvery !== undefined ? new GifFrames(opts.gifEvery as number, loaded.inputSpec) : null
+  // --print-every / --save-every checked first, as before the pipeline.
   const log = new IterationLog({ printEvery: opts.printEvery as number | undefined, saveEvery: opts.saveEvery as number | undefined, prefixes, spec: loaded.inputSpec, stdout: io.stdout })
-  const inputs = await methodInputs(params)
+  // The one run pipeline: masks, objective and layers validated, images and spectrum read, before any work.
+  const run = await createRun({ model: loaded.model, inputSpec: loaded.inputSpec, backend: backend.name }, { kind: 'general', params },
+    opts.gifEvery !== undefined ? { gif: { every: opts.gifEvery as number } } : {})
   const checkModel = opts.checkModel ? await loadModelFolder(opts.checkModel as string) : undefined
   io.stderr(`deepvis: ${loaded.name} on ${backend.name} (${backend.detail}); ${params.method}: maximizing ${params.objective}, ${params.max_iter} iterations, ${params.batch_size} image(s)\n`)
+  const written: string[] = []
+  let outcomes: RunOutcome[]
   try {
-    const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, params, {
-      backend: backend.name, signal: io.signal, masks, readGenerator: readGeneratorArtifacts, ...inputs,
-      onIteration: async (e: GeneralIterationEvent) => { await gif?.onIteration(e); await log.onIteration(e) },
+    outcomes = await run.execute({
+      signal: io.signal, quality: { check: checkModel, flip: Boolean(opts.checkFlip) },
+      onIteration: (e) => log.onIteration(e),
     })
-    const qualities = []
-    for (const r of results) qualities.push(await qualityOf(loaded.model, loaded.inputSpec, r, { check: checkModel, seed: params.rand_seed, flip: Boolean(opts.checkFlip) }))
-    return await writeGeneral(results, qualities, gif, log, prefixes, cmd, io, loaded, backend)
   } finally {
     checkModel?.model.dispose()
   }
+  for (const outcome of outcomes) {
+    const i = outcome.imageIndex
+    const r = outcome.result
+    written.push(...await saveOutcome(outcome, prefixes[i], { brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig), extra: cliExtra(loaded, backend, opts.preset as string | undefined) }))
+    const label = r.target.label ? ` "${r.target.label}"` : ''
+    io.stdout(`image ${i}: ${r.method!.objective}${label}: obj ${fmt(r.series.obj[0])} -> best ${fmt(r.best!.obj)} at ii ${r.best!.ii}, last ${fmt(r.last!.obj)}; ${r.majority ? `majority at ii ${r.majority.ii}` : 'majority not reached (or not a single unit)'}\n`)
+    io.stdout(`image ${i}: ${formatQuality(outcome.quality!)}\n`)
+  }
+  io.stdout(`wrote ${written.length + log.written.length} files: ${prefixes.map((p) => `${p}*`).join(' ')}\n`)
+  return outcomes[0].result.interrupted ? 130 : 0
 }
 
 /** Channels of a grid optimized together in one batch. */
@@ -247,23 +237,24 @@ async function runGrid(
   for (const p of prefixes) checkCanWrite(p, Boolean(opts.brave))
   if (!opts.brave && existsSync(gridFile)) throw new DeepVisError('BAD_PARAM', `'${gridFile}' exists; pass --brave to overwrite`)
   const size: [number, number] = [loaded.inputSpec.height, loaded.inputSpec.width]
-  for (const p of all) await validateObjective(parseObjective(p.objective), (l) => loaded.model.layerInfo(l, size))
-  io.stderr(`deepvis: ${loaded.name} on ${backend.name}; ${base.method}: grid of ${channels.length} channels of ${layer}, ${base.max_iter} iterations each\n`)
-  const tiles: Uint8Array[] = []
-  // One batch per GRID_BATCH channels, each image with its own channel objective (one forward/backward per step for the chunk).
+  const engine = { model: loaded.model, inputSpec: loaded.inputSpec, backend: backend.name }
+  // One run per GRID_BATCH channels (one batch, each image with its own channel objective; one forward/backward per step for the chunk), all validated first.
+  const runs = []
   for (let start = 0; start < all.length; start += GRID_BATCH) {
     const chunk = all.slice(start, start + GRID_BATCH)
-    const results = await optimizeGeneralBatch(loaded.model, loaded.inputSpec, { ...chunk[0], batch_size: chunk.length }, {
-      backend: backend.name, signal: io.signal, objectives: chunk.map((p) => p.objective), ...(await methodInputs(chunk[0])),
-    })
-    for (const [k, r] of results.entries()) {
+    runs.push({ start, run: await createRun(engine, { kind: 'general', params: chunk[0], objectives: chunk.map((p) => p.objective) }) })
+  }
+  io.stderr(`deepvis: ${loaded.name} on ${backend.name}; ${base.method}: grid of ${channels.length} channels of ${layer}, ${base.max_iter} iterations each\n`)
+  const tiles: Uint8Array[] = []
+  for (const { start, run } of runs) {
+    const outcomes = await run.execute({ signal: io.signal })
+    for (const { imageIndex: k, result: r, quality } of outcomes) {
       const i = start + k
-      const q = await qualityOf(loaded.model, loaded.inputSpec, r, { seed: all[i].rand_seed })
-      await saveResults(r, prefixes[i], { brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig), quality: { ...q } })
+      await saveOutcome(outcomes[k], prefixes[i], { brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig) })
       tiles.push(renderX(r.best!.x, loaded.inputSpec))
-      io.stdout(`channel ${channels[i]}: best ${fmt(r.best!.obj)} at ii ${r.best!.ii}; ${formatQuality(q)}\n`)
+      io.stdout(`channel ${channels[i]}: best ${fmt(r.best!.obj)} at ii ${r.best!.ii}; ${formatQuality(quality!)}\n`)
     }
-    if (results[0].interrupted) return 130
+    if (outcomes[0].result.interrupted) return 130
   }
   const cols = Math.ceil(Math.sqrt(tiles.length))
   const g = composeGrid(tiles, size[0], size[1], cols)
@@ -271,27 +262,4 @@ async function runGrid(
   await writeFileAtomic(gridFile, png)
   io.stdout(`wrote ${gridFile} (${cols} columns) and ${prefixes.length} results\n`)
   return 0
-}
-
-async function writeGeneral(
-  results: Awaited<ReturnType<typeof optimizeGeneralBatch>>, qualities: Awaited<ReturnType<typeof qualityOf>>[], gif: GifFrames | null, log: IterationLog | null,
-  prefixes: string[], cmd: Command, io: { stdout: (t: string) => void }, loaded: LoadedModel, backend: { name: string; detail: string },
-): Promise<number> {
-  const opts = cmd.opts()
-  const written: string[] = []
-  for (const [i, r] of results.entries()) {
-    const files = await saveResults(r, prefixes[i], {
-      brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig), quality: { ...qualities[i] }, gif: gif ? await gif.encode(i) : undefined,
-      extra: {
-        model: { path: loaded.modelJsonPath, name: loaded.name, format: loaded.model.format, notes: loaded.model.notes },
-        backend_detail: backend.detail, preset: (opts.preset as string | undefined) ?? null,
-      },
-    })
-    written.push(...files)
-    const label = r.target.label ? ` "${r.target.label}"` : ''
-    io.stdout(`image ${i}: ${r.method!.objective}${label}: obj ${fmt(r.series.obj[0])} -> best ${fmt(r.best!.obj)} at ii ${r.best!.ii}, last ${fmt(r.last!.obj)}; ${r.majority ? `majority at ii ${r.majority.ii}` : 'majority not reached (or not a single unit)'}\n`)
-    io.stdout(`image ${i}: ${formatQuality(qualities[i])}\n`)
-  }
-  io.stdout(`wrote ${written.length + (log?.written.length ?? 0)} files: ${prefixes.map((p) => `${p}*`).join(' ')}\n`)
-  return results[0].interrupted ? 130 : 0
 }

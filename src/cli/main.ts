@@ -13,14 +13,14 @@ import {
   type FindParams,
 } from '../engine/index.ts'
 import { addRowOptions, explicitRowValues } from './param-options.ts'
-import { optimizeImage, resolveTarget } from '../engine/index.ts'
+import { createRun, saveOutcome, type RunOutcome } from '../engine/node/index.ts'
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../engine/node/index.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type InputSpecOverrides } from '../engine/node/index.ts'
 import { acquireModel } from './model-cache.ts'
-import { checkCanWrite, resultPrefix, saveResults, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/index.ts'
+import { checkCanWrite, resultPrefix, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE } from '../engine/node/index.ts'
 import { METHOD_PRESETS } from '../shared/method-params.ts'
 import { addGeneralOptions, checkPreset, methodOf, runGeneral } from './general-command.ts'
-import { formatQuality, GifFrames, qualityOf } from './run-extras.ts'
+import { cliExtra, formatQuality } from './run-extras.ts'
 import { registerSweepCommands } from './sweep-command.ts'
 import { registerWorkerCommand } from './worker-command.ts'
 import { registerInspectCommands } from './inspect-commands.ts'
@@ -102,8 +102,10 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
     const lastLayer = loaded.model.layerNames[loaded.model.layerNames.length - 1]
     const params = paramsFrom(cmd, loaded.defaults, lastLayer)
     const spec = loaded.inputSpec
-    // Validate the unit before anything is printed or written.
-    const target = resolveTarget(await loaded.model.layerInfo(params.push_layer, [spec.height, spec.width]), params, spec.labels)
+    // Validate the unit (and --gif-every) before anything is printed or written.
+    const run = await createRun({ model: loaded.model, inputSpec: spec, backend: backend.name }, { kind: 'dvt', params },
+      opts.gifEvery !== undefined ? { gif: { every: opts.gifEvery as number } } : {})
+    const target = run.targets[0]
     const prefix = resultPrefix(opts.outputPrefix as string, opts.outputTemplate as string, params)
     checkCanWrite(prefix, Boolean(opts.brave))
     const unit = target.spatial ? ` at (y,x)=(${target.spatial.join(',')})` : ''
@@ -118,29 +120,24 @@ async function runOptimize(cmd: Command, io: CliIo): Promise<number> {
       : null
     bar?.start(params.max_iter, 0, { obj: '-', ips: '-' })
     const started = performance.now()
-    const gif = opts.gifEvery !== undefined ? new GifFrames(opts.gifEvery as number, spec) : null
     const checkModel = opts.checkModel ? await loadModelFolder(opts.checkModel as string) : undefined
-    const result = await optimizeImage(loaded.model, loaded.inputSpec, params, {
-      backend: backend.name,
-      signal: io.signal,
-      onIteration: async (e) => {
-        const ips = (e.ii + 1) / ((performance.now() - started) / 1000)
-        bar?.update(e.ii + 1, { obj: fmt(e.obj), ips: ips.toFixed(2) })
-        if (gif) await gif.onIteration(e)
-      },
-    }).finally(() => bar?.stop())
-    const quality = await qualityOf(loaded.model, spec, result, { check: checkModel, seed: params.rand_seed, flip: Boolean(opts.checkFlip) }).finally(() => checkModel?.model.dispose())
-    const files = await saveResults(result, prefix, {
-      brave: Boolean(opts.brave),
-      skipbig: Boolean(opts.skipbig),
-      quality: { ...quality },
-      gif: gif ? await gif.encode() : undefined,
-      extra: {
-        model: { path: loaded.modelJsonPath, name: loaded.name, format: loaded.model.format, notes: loaded.model.notes },
-        backend_detail: backend.detail,
-        preset: (opts.preset as string | undefined) ?? null,
-      },
-    })
+    let outcome: RunOutcome
+    try {
+      [outcome] = await run.execute({
+        signal: io.signal,
+        quality: { check: checkModel, flip: Boolean(opts.checkFlip) },
+        onIteration: (e) => {
+          const ips = (e.ii + 1) / ((performance.now() - started) / 1000)
+          bar?.update(e.ii + 1, { obj: fmt(e.obj), ips: ips.toFixed(2) })
+        },
+      })
+    } finally {
+      bar?.stop()
+      checkModel?.model.dispose()
+    }
+    const { result } = outcome
+    const quality = outcome.quality!
+    const files = await saveOutcome(outcome, prefix, { brave: Boolean(opts.brave), skipbig: Boolean(opts.skipbig), extra: cliExtra(loaded, backend, opts.preset as string | undefined) })
     const ms = result.series.wall_ms
     const sorted = [...ms].sort((a, b) => a - b)
     const median = sorted[Math.floor(sorted.length / 2)]

@@ -1,16 +1,17 @@
 /**
- * Extras of a CLI run that apply to every method (DVT and the general ones): an animated GIF of the
- * optimization, recorded through the loops' onIteration hook, and the quality readouts of a result
- * (src/engine/node/quality-readout.ts, re-exported), stored in info.json under `quality`.
+ * Extras of a CLI run that apply to every method (DVT and the general ones): what info.json's `extra`
+ * records, and the quality readouts' one-line summary (the readouts and the GIF are the run pipeline's,
+ * src/engine/node/run-pipeline.ts; re-exported here).
  * Also dnnbrain's progress outputs for every general method: the loss printed and the image saved every N iterations.
- * Shape: `new GifFrames(every, spec)` → `.onIteration(event)`, `await .encode(imageIndex)`;
+ * Shape: `cliExtra(loaded, backend, preset)` (info.json's extra of a CLI run);
  *   `new IterationLog({printEvery, saveEvery, prefixes, spec, stdout})` → `await .onIteration(event)`;
  *   `await qualityOf(model, spec, result, {check?, seed}) => Quality`; `formatQuality(q) => string`.
  */
 import { check } from '../shared/errors.ts'
 import type { InputSpec } from '../engine/index.ts'
-import { encodeGif } from '../engine/node/index.ts'
-import { renderX, renderXpm, writeFileAtomic } from '../engine/node/index.ts'
+import { GifFrames } from '../engine/node/index.ts'
+import type { LoadedModel } from '../engine/node/index.ts'
+import { renderXpm, writeFileAtomic } from '../engine/node/index.ts'
 import { CHECK_AUGMENTATIONS, qualityOf, type HeldOut, type Quality } from '../engine/node/index.ts'
 import sharp from 'sharp'
 import { mkdir } from 'node:fs/promises'
@@ -19,41 +20,18 @@ import { formatMagnitude } from '../shared/format.ts'
 
 /** The quality readouts live in the engine (the app computes them too); re-exported for the CLI. */
 export { CHECK_AUGMENTATIONS, qualityOf, type HeldOut, type Quality }
+/** The GIF recorder lives in the engine (the run pipeline records it); re-exported for the CLI's tests. */
+export { GifFrames }
 
-/** One event of either loop (DVT's IterationEvent, or the general loop's with imageIndex). */
-interface FrameEvent {
-  ii: number
-  imageIndex?: number
-  image: () => Promise<Float32Array>
-}
+/** An event of any loop (DVT's IterationEvent, or the general loop's with imageIndex). */
+type FrameEvent = Parameters<GifFrames['onIteration']>[0]
 
-/** Frames of the optimization: the current image at ii = 0, N, 2N, ... (one per N iterations), per image of a batch. */
-export class GifFrames {
-  private readonly frames = new Map<number, Uint8Array[]>()
-
-  /** @param every record a frame every `every` iterations (a positive integer). */
-  constructor(readonly every: number, private readonly spec: InputSpec) {
-    check(Number.isInteger(every) && every >= 1, () => `--gif-every must be a positive integer; got ${every}`)
-  }
-
-  /** Pass to the loop's onIteration (chain with other hooks). */
-  async onIteration(e: FrameEvent): Promise<void> {
-    if (e.ii % this.every !== 0) return
-    const i = e.imageIndex ?? 0
-    const list = this.frames.get(i) ?? []
-    list.push(renderX(await e.image(), this.spec))
-    this.frames.set(i, list)
-  }
-
-  /** Number of frames recorded for image `i`. */
-  count(i = 0): number {
-    return this.frames.get(i)?.length ?? 0
-  }
-
-  /** The GIF of image `i` (undefined when no frame was recorded). */
-  async encode(i = 0): Promise<Uint8Array | undefined> {
-    const list = this.frames.get(i)
-    return list && list.length ? encodeGif(list, { width: this.spec.width, height: this.spec.height }) : undefined
+/** What every CLI run records in info.json's `extra`: the model, the backend's detail and the preset. */
+export function cliExtra(loaded: LoadedModel, backend: { detail: string }, preset: string | undefined): Record<string, unknown> {
+  return {
+    model: { path: loaded.modelJsonPath, name: loaded.name, format: loaded.model.format, notes: loaded.model.notes },
+    backend_detail: backend.detail,
+    preset: preset ?? null,
   }
 }
 

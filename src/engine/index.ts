@@ -12,7 +12,7 @@ export {
 } from './params.ts'
 export { channelSwapToRgb, meanIsImage, validateInputSpec, type ChannelOrder, type InputSpec } from './model/input-spec.ts'
 export type { VisModel } from './model/vis-model.ts'
-export type { ImageSnapshot, OptimizeResult } from './result.ts'
+export type { DvtResult, ImageSnapshot, MethodRecord, MethodResult, OptimizeResult, RunResult } from './result.ts'
 export { optimizeImage, resolveTarget, type IterationEvent } from './optimize.ts'
 export { optimizeBatch } from './optimize-batch.ts'
 export {

@@ -16,7 +16,7 @@
  * `onImageDone` hands out each image's result as soon as it finishes (a host can store and report it
  * while the rest of the batch runs); the same objects are returned at the end.
  * wall_ms of an image's iteration is the wall time of the whole batched iteration it took part in.
- * Shape: `await optimizeBatch(model, inputSpec, paramsList, {backend, signal, onIteration}) => OptimizeResult[]`
+ * Shape: `await optimizeBatch(model, inputSpec, paramsList, {backend, signal, onIteration}) => DvtResult[]`
  */
 import * as tf from '@tensorflow/tfjs'
 import { check, DeepVisError } from '../shared/errors.ts'
@@ -30,7 +30,7 @@ import {
 } from './optimize.ts'
 import type { InputSpec } from './model/input-spec.ts'
 import type { VisModel } from './model/vis-model.ts'
-import type { OptimizeResult } from './result.ts'
+import type { DvtResult } from './result.ts'
 
 /** One iteration of one image of the batch. */
 export interface BatchIterationEvent extends IterationEvent {
@@ -55,7 +55,7 @@ export interface OptimizeBatchOptions {
    * last onIteration, with its final result; awaited before the next iteration. A batch that throws
    * later (e.g. another image's objective turns NaN) does not take back results already handed out.
    */
-  onImageDone?: (imageIndex: number, result: OptimizeResult) => void | Promise<void>
+  onImageDone?: (imageIndex: number, result: DvtResult) => void | Promise<void>
 }
 
 /** The state of one image of the batch. Tensors are kept (outside any tidy) and disposed by the loop. */
@@ -76,7 +76,7 @@ interface Lane {
   /** The image's view regularizers (dvt-regularizers.ts) and their draws. */
   views: ViewChain
   /** The final result, read as soon as the image is done. */
-  result?: OptimizeResult
+  result?: DvtResult
 }
 
 /** Active lanes grouped by target layer, in first-appearance order (one sub-batch per layer). */
@@ -99,7 +99,7 @@ function groupByLayer(lanes: Lane[]): Lane[][] {
  */
 export async function optimizeBatch(
   model: VisModel, spec: InputSpec, paramsList: FindParams[], opts: OptimizeBatchOptions = {},
-): Promise<OptimizeResult[]> {
+): Promise<DvtResult[]> {
   check(Array.isArray(paramsList) && paramsList.length > 0, () => 'optimizeBatch needs at least one FindParams (paramsList is empty)')
   const problems: ImageProblem[] = []
   for (const [i, raw] of paramsList.entries()) {
@@ -215,7 +215,7 @@ export async function optimizeBatch(
         await opts.onImageDone?.(lane.index, lane.result)
       }
     }
-    return lanes.map((lane) => lane.result as OptimizeResult)
+    return lanes.map((lane) => lane.result as DvtResult)
   } finally {
     for (const lane of lanes) {
       lane.recorder.dispose()

@@ -12,7 +12,7 @@
  * readResult) are exported so that optimize-batch.ts runs exactly the same per-image work on a batch.
  * On wasm, stride-1 convolution input gradients go through a forward conv (conv-input-grad.ts, installed
  * with the backend by installGradientOverrides).
- * Shape: `await optimizeImage(model, inputSpec, params, {backend, signal, onIteration}) => OptimizeResult`
+ * Shape: `await optimizeImage(model, inputSpec, params, {backend, signal, onIteration}) => DvtResult`
  */
 import * as tf from '@tensorflow/tfjs'
 import { check, DeepVisError } from '../shared/errors.ts'
@@ -26,7 +26,7 @@ import { dvtStep, ViewChain } from './dvt-regularizers.ts'
 import type { InputSpec } from './model/input-spec.ts'
 import { meanIsImage } from './model/input-spec.ts'
 import type { LayerInfo, VisModel } from './model/vis-model.ts'
-import type { ImageSnapshot, OptimizeResult, TargetInfo } from './result.ts'
+import type { DvtResult, ImageSnapshot, TargetInfo } from './result.ts'
 
 /** Standard deviation of DVT's mean_plus_rand start, in grey levels (GO L190). */
 export const START_NOISE_STD = 10
@@ -229,12 +229,12 @@ export function tensorRecorder(pushDir: number): Recorder<tf.Tensor4D> {
   })
 }
 
-/** Read a finished recorder back into an OptimizeResult (the recorder is not disposed). */
+/** Read a finished recorder back into a DvtResult (the recorder is not disposed). */
 export async function readResult(
   problem: ImageProblem, recorder: Recorder<tf.Tensor4D>, spec: InputSpec,
   run: { backend: string; interrupted: boolean; totalMs: number },
   alpha?: { acc: tf.Tensor; evaluations: number } | null,
-): Promise<OptimizeResult> {
+): Promise<DvtResult> {
   recorder.finish()
   const read = async (snap: { ii: number; obj: number; x: tf.Tensor4D } | null): Promise<ImageSnapshot | null> =>
     snap ? { ii: snap.ii, obj: snap.obj, x: (await snap.x.data()) as Float32Array } : null
@@ -259,7 +259,7 @@ export async function readResult(
 /** Run DVT's optimization of one unit. Throws DeepVisError for a bad layer/unit before any work. */
 export async function optimizeImage(
   model: VisModel, spec: InputSpec, rawParams: FindParams, opts: OptimizeOptions = {},
-): Promise<OptimizeResult> {
+): Promise<DvtResult> {
   const problem = await prepareProblem(model, spec, rawParams)
   const { params } = problem
   const shape4: [number, number, number, number] = [1, spec.height, spec.width, spec.channels]

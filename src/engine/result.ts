@@ -1,9 +1,14 @@
 /**
- * The result of one optimization: DVT's (FindParams, FindResults) plus what we record in addition
- * (lr and wall time per iteration, backend, RNG, input spec). Images are plain Float32Arrays, HWC,
- * mean-subtracted pixel units, in the model's channel order, so hosts can write or send them.
+ * The result of one optimization, one type for every method (`RunResult`): what the run found (target,
+ * snapshots, per-iteration series, timing, backend, RNG, input spec) plus what ran, DVT's FindParams
+ * (`params`) or a general method's record (`method`), never both: a method's result carries no DVT
+ * record made up for it (the DVT-format files derive one where their format needs it:
+ * engine/node/info-files.ts `dvtParamsOf`). Images are plain Float32Arrays, HWC, mean-subtracted pixel
+ * units, in the model's channel order, so hosts can write or send them.
+ * Shape: `RunResult = DvtResult | MethodResult` (discriminated by `method`); `OptimizeResult` is its old name.
  */
 import type { FindParams } from './params.ts'
+import type { GeneralParams } from '../shared/method-params.ts'
 import type { MetaResult, StepRecord } from './recorder.ts'
 import type { InputSpec } from './model/input-spec.ts'
 
@@ -32,7 +37,7 @@ export interface TargetInfo {
 export interface MethodRecord {
   name: string
   /** The method's full parameters (plain JSON), objective expanded. */
-  params: object
+  params: GeneralParams
   /** The objective as parsed. */
   objective: string
   /** Index of this image in its batch, and the batch size. */
@@ -44,10 +49,8 @@ export interface MethodRecord {
   code?: number[]
 }
 
-export interface OptimizeResult {
-  params: FindParams
-  /** Set by non-DVT methods (methods/general.ts); `params` then describes the run in DVT's terms. */
-  method?: MethodRecord
+/** What every result has, whichever method made it. */
+export interface ResultBase {
   target: TargetInfo
   inputSpec: InputSpec
   backend: string
@@ -77,5 +80,23 @@ export interface OptimizeResult {
    */
   alpha?: { data: Float32Array; height: number; width: number; evaluations: number }
 }
+
+/** A result of DVT's loop (optimizeImage, optimizeBatch): its FindParams. */
+export interface DvtResult extends ResultBase {
+  params: FindParams
+  method?: undefined
+}
+
+/** A result of a general method (methods/general.ts): the method's record; no FindParams. */
+export interface MethodResult extends ResultBase {
+  method: MethodRecord
+  params?: undefined
+}
+
+/** The result of one image of any run. */
+export type RunResult = DvtResult | MethodResult
+
+/** The former name of RunResult. */
+export type OptimizeResult = RunResult
 
 export type { StepRecord }

@@ -8,7 +8,10 @@
  *   queues the run and returns its id at once. Runs execute one at a time, in order.
  * - While a run executes, each iteration is streamed as `run:progress`, with a PNG data URL of the
  *   current image (centred x, as best_X: the view that looks like the object) every `previewEvery` iterations and at the end.
- * - At the end the result is written with the CLI's `saveResults` into the staging folder
+ * - Every run goes through the engine's one run pipeline (src/engine/node/run-pipeline.ts, as the CLI's):
+ *   `createRun` validates it at start, `execute` optimizes and assesses it, `saveOutcome` writes it; so
+ *   a run stores the same result files as the CLI for the same parameters and seed.
+ * - At the end the result is written with the pipeline's `saveOutcome` (saveResults) into the staging folder
  *   `<historyDir>/.partial/<runId>/` (best_X.png, best_Xpm.png, ..., info.txt, *.npy, info.json), then
  *   `run.json` (summary + params) LAST, and the complete folder is renamed to `<historyDir>/<runId>/`.
  *   Only `.partial/` is swept when the service starts (interrupted runs); nothing else in the history
@@ -17,15 +20,16 @@
  * - Compare groups run batched: when the next queued run has a `compareGroup`, the service waits until
  *   no further run of that group has been queued for `compareGatherMs` (the compare view starts its
  *   columns one run:start after another), then takes every queued run of the group (at most MAX_BATCH,
- *   the compare view's maximum) and runs them as ONE `optimizeBatch` (one forward/backward per
- *   iteration for all columns; each run's result equals its single run up to float rounding). Events
+ *   the compare view's maximum) and runs them as ONE pipeline run of kind dvt-batch, i.e. one
+ *   `optimizeBatch` (one forward/backward per iteration for all columns; each run's result equals its single run up to float rounding). Events
  *   stay per run (`run:progress` with that run's id and previews); each run is stored in its own folder
  *   as a single run is, as soon as its image finishes (optimizeBatch's onImageDone), and then gets its
  *   `run:done`, while the rest of the batch goes on: per run, progress… then done.
- *   A run without a compareGroup (or a group of one) runs alone with `optimizeImage`.
- * - A run with `spec.method` (a general method, e.g. lucid) runs alone with `optimizeGeneral`: its
- *   method fields come from `spec.method` (checked by the engine's resolveGeneralParams at start:
- *   and its objective parsed against the model: BAD_PARAM / BAD_LAYER / BAD_UNIT, no run created), the unit, rand_seed and max_iter from `spec.params`; an empty objective
+ *   A run without a compareGroup (or a group of one) runs alone (kind dvt: `optimizeImage`).
+ * - A run with `spec.method` (a general method, e.g. lucid) runs alone (pipeline kind general): its
+ *   method fields come from `spec.method` (checked by the pipeline at start: its parameters, and its
+ *   objective parsed against the model: BAD_PARAM / BAD_LAYER / BAD_UNIT, no run created; image files
+ *   named over IPC are not read), the unit, rand_seed and max_iter from `spec.params`; an empty objective
  *   means the unit. In a compare group only the DVT runs are batched together; method runs run alone.
  * - `spec.gifEvery` N > 0 also writes `optimization.gif`: a frame every N iterations and the last, the
  *   image as the previews show it (centred x, as best_X); run:export copies it.
@@ -45,46 +49,35 @@
  * Shape: `createRunService({historyDir, engine, emit, compareGatherMs?, optimizeBatch?}) => RunService`;
  *   `start(spec) => Promise<runId>`, `stop(runId)`, `list() => RunSummary[]` (newest first),
  *   `get(runId) => RunDetail`, `delete(runId)`, `whenIdle()`, `busy()`, `dispose()`
+ * Why over 400 lines: one queue whose states (queued, gathering a compare group, running alone or
+ * batched, stopped, failed, stored) share the job table and the staging folder; the run itself is the
+ * engine's pipeline, the ids/thumbnails are run-records.ts and reading stored runs is run-store.ts.
  */
-import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
-import sharp from 'sharp'
 import { DeepVisError } from '../shared/errors.ts'
 import type { InputSpec } from '../engine/index.ts'
 import type { VisModel } from '../engine/index.ts'
-import { encodePng, renderX, saveResults, writeFileAtomic } from '../engine/node/index.ts'
-import { optimizeImage, resolveTarget, type IterationEvent } from '../engine/index.ts'
+import { dvtParamsOf, renderX, writeFileAtomic } from '../engine/node/index.ts'
+import { resolveTarget } from '../engine/index.ts'
 import { optimizeBatch } from '../engine/index.ts'
-import { defaultObjectiveText, optimizeGeneral, resolveGeneralParams } from '../engine/index.ts'
-import { loadNaturalSpectrum } from '../engine/node/index.ts'
-import { encodeGif } from '../engine/node/index.ts'
+import { createRun, saveOutcome, type PipelineIterationEvent, type Run, type GifOption, type RunIo, type RunOutcome } from '../engine/node/index.ts'
 import { loadModelFolder, type LoadedModel } from '../engine/node/index.ts'
-import { qualityOf } from '../engine/node/index.ts'
-import { readGeneratorArtifacts, readMasks } from '../engine/node/index.ts'
-import type { MaskWeights } from '../engine/index.ts'
-import { parseObjective, validateObjective } from '../engine/index.ts'
 import type { GeneralParams } from '../shared/method-params.ts'
 import { resolveParams, type FindParams } from '../engine/index.ts'
 import type { OptimizeResult } from '../engine/index.ts'
 import type { EventChannel, EventMap } from '../shared/ipc-contract.ts'
 import { RUN_ID_PATTERN } from '../shared/ipc-schemas.ts'
-import { checkRunId, getStoredRun, GIF_FILE, listStoredRuns, PNG_DATA_URL_PREFIX, RUN_JSON, RUN_JSON_FORMAT, type StoredRun } from './run-store.ts'
+import { gifOptions, makeRunId, methodParams, pngDataUrl, runThumb } from './run-records.ts'
+import { checkRunId, getStoredRun, GIF_FILE, listStoredRuns, RUN_JSON, RUN_JSON_FORMAT, type StoredRun } from './run-store.ts'
 
 export { checkRunId, GIF_FILE, RUN_JSON, RUN_JSON_FORMAT }
+export { makeRunId, methodParams }
 import type { RunDetail, RunProgress, RunSpec, RunStatus, RunSummary } from '../shared/run-types.ts'
 
 /** Default of `RunSpec.previewEvery` (iterations between preview images). */
 export const DEFAULT_PREVIEW_EVERY = 10
-/** Longest run id (see RUN_ID_PATTERN). */
-const MAX_RUN_ID_LENGTH = 64
-/** Random hex characters ending a run id (2 bytes). */
-const RUN_ID_RANDOM_BYTES = 2
-/** Digits the channel is zero-padded to in a run id, as in the CLI's default template (%04d). */
-const CHANNEL_DIGITS = 4
-/** Characters of a layer name kept in a run id; others become '_'. */
-const UNSAFE_ID_CHARS = /[^A-Za-z0-9_-]/g
 /** Most runs of one compare group run as one batch: the compare view's maximum column count. */
 export const MAX_BATCH = 6
 /**
@@ -154,58 +147,12 @@ interface Job {
   params: FindParams
   /** The general method's resolved parameters; null = DVT. */
   method: GeneralParams | null
-  /** The weights of the masks its objective names, read once when the run is started. */
-  masks: Record<string, MaskWeights>
+  /** The run as the pipeline validated it at start (masks read, objective checked); executed alone, or batched with its compare group. */
+  run: Run
+  /** The model it was validated against (a run is validated again if another model is loaded meanwhile). */
+  model: VisModel
   createdAt: string
   controller: AbortController
-  /** Frames of optimization.gif (RGB, centred x as the previews), when spec.gifEvery > 0. */
-  gifFrames: Uint8Array[]
-}
-
-/** A run id: `YYYYMMDD-HHMMSS-<layer>-<channel %04d>-<4 hex>` (UTC), at most 64 characters. */
-export function makeRunId(now: Date, layer: string, channel: number): string {
-  const iso = now.toISOString() // 2026-11-23T14:22:33.000Z
-  const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`
-  const unit = String(channel).padStart(CHANNEL_DIGITS, '0')
-  const rand = randomBytes(RUN_ID_RANDOM_BYTES).toString('hex')
-  const room = MAX_RUN_ID_LENGTH - stamp.length - unit.length - rand.length - 3
-  const layerPart = (layer.replace(UNSAFE_ID_CHARS, '_').slice(0, Math.max(room, 0)) || 'unit')
-  return `${stamp}-${layerPart}-${unit}-${rand}`.slice(0, MAX_RUN_ID_LENGTH)
-}
-
-/** PNG data URL of RGB bytes (HWC) of the input's size. */
-async function pngDataUrl(rgb: Uint8Array, spec: InputSpec): Promise<string> {
-  return PNG_DATA_URL_PREFIX + Buffer.from(await encodePng(rgb, spec)).toString('base64')
-}
-
-/** Side of the history thumbnail stored in run.json (RunSummary.thumb), in pixels. */
-const RUN_THUMB_PX = 64
-
-/** A small PNG data URL of the best (else last) image as best_X shows it, for the history list. */
-async function runThumb(result: OptimizeResult): Promise<string | undefined> {
-  const snap = result.best ?? result.last
-  if (!snap) return undefined
-  const spec = result.inputSpec
-  const rgb = renderX(snap.x, spec)
-  const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width: spec.width, height: spec.height, channels: 3 } })
-    .resize({ width: RUN_THUMB_PX, height: RUN_THUMB_PX, fit: 'inside' }).png().toBuffer()
-  return PNG_DATA_URL_PREFIX + png.toString('base64')
-}
-
-/**
- * A general method's parameters for one run: `method`'s own fields, with rand_seed and max_iter from
- * the DVT params and an empty objective meaning the unit (a neuron when push_spatial is set). One image
- * per run (batch_size 1). Throws DeepVisError('BAD_PARAM') from the engine's validator.
- */
-export function methodParams(method: Partial<GeneralParams>, params: FindParams): GeneralParams {
-  if (method.batch_size !== undefined && method.batch_size !== 1) {
-    throw new DeepVisError('BAD_PARAM', `batch_size ${method.batch_size}: the app runs one image per run (batch_size 1); use the CLI for batches`)
-  }
-  const unit = defaultObjectiveText(params.push_layer, params.push_channel)
-  const objective = method.objective?.trim()
-    ? method.objective
-    : params.push_spatial ? `${unit}@${params.push_spatial[0]},${params.push_spatial[1]}` : unit
-  return resolveGeneralParams({ ...method, objective, rand_seed: params.rand_seed, max_iter: params.max_iter, batch_size: 1 })
 }
 
 function errorText(e: unknown): string {
@@ -295,7 +242,7 @@ export function createRunService({
   }
 
   /** A run:progress of one iteration, with a preview every previewEvery iterations and at the last. */
-  async function reportProgress(job: Job, ev: IterationEvent, spec: InputSpec): Promise<void> {
+  async function reportProgress(job: Job, ev: PipelineIterationEvent, spec: InputSpec): Promise<void> {
     // Let queued messages in (run:stop, other calls) between iterations: tfjs' data() on cpu/wasm
     // resolves as a microtask, so without this the whole run holds the thread.
     await new Promise<void>((resolve) => setImmediate(resolve))
@@ -304,48 +251,46 @@ export function createRunService({
       runId: job.runId, ii: ev.ii, maxIter: ev.maxIter, obj: ev.obj, lr: ev.lr, norm: ev.norm, std: ev.std, wallMs: ev.wall_ms,
     }
     const last = ev.ii === ev.maxIter - 1
-    const wantPreview = ev.ii % previewEvery === 0 || last
-    const gifEvery = job.spec.gifEvery ?? 0
-    const wantFrame = gifEvery > 0 && (ev.ii % gifEvery === 0 || last)
-    if (wantPreview || wantFrame) {
-      const rgb = renderX(await ev.image(), spec)
-      if (wantPreview) progress.preview = await pngDataUrl(rgb, spec)
-      if (wantFrame) job.gifFrames.push(rgb)
-    }
+    if (ev.ii % previewEvery === 0 || last) progress.preview = await pngDataUrl(renderX(await ev.image(), spec), spec)
     send('run:progress', progress)
   }
 
   /** Write a finished result into the run's folder, run.json last; returns its summary. */
-  async function storeRun(job: Job, base: RunSummary, result: OptimizeResult, eng: RunEngine): Promise<RunSummary> {
+  async function storeRun(job: Job, base: RunSummary, outcome: RunOutcome): Promise<RunSummary> {
+    const { result } = outcome
     const dir = partialDir(job.runId)
     await mkdir(path.dirname(dir), { recursive: true })
-    const modelName = eng.modelName
-    // The quality readouts (activation, rank in the layer, spectrum slope; a second model's held-out
-    // score when the run asked for one), as the CLI records them.
-    const check = job.spec.checkModel ? await checkModel(job.spec.checkModel) : undefined
-    const quality = await qualityOf(eng.model, eng.inputSpec, result, { check, seed: job.params.rand_seed })
-    const gif = job.gifFrames.length > 0
-      ? await encodeGif(job.gifFrames, { width: result.inputSpec.width, height: result.inputSpec.height })
-      : undefined
-    job.gifFrames = []
-    await saveResults(result, dir + path.sep, {
+    await saveOutcome(outcome, dir + path.sep, {
       brave: false,
       skipbig,
-      gif,
-      quality: quality as unknown as Record<string, unknown>,
-      extra: { app: 'DeepVis Studio', runId: job.runId, model: modelName, preset: base.preset, compareGroup: base.compareGroup },
+      extra: { app: 'DeepVis Studio', runId: job.runId, model: base.modelName, preset: base.preset, compareGroup: base.compareGroup },
     })
     const summary = finishedSummary(base, result, result.interrupted ? 'stopped' : 'done')
     const thumb = await runThumb(result)
     if (thumb) summary.thumb = thumb
     const method = result.method ? (result.method.params as GeneralParams) : null
-    const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: result.params, method }
+    // run.json's params are DVT's terms for every run (the app's parameter panel and "run again" read them).
+    const stored: StoredRun = { format: RUN_JSON_FORMAT, ...summary, params: dvtParamsOf(result), method }
     await writeFileAtomic(path.join(dir, RUN_JSON), new TextEncoder().encode(JSON.stringify(stored, null, 2) + '\n'))
     // Complete: out of the staging folder into the history under its id (refused if that name was taken meanwhile).
     const final = path.join(historyDir, job.runId)
     if (existsSync(final)) throw new DeepVisError('INTERNAL', `cannot store run '${job.runId}': ${final} exists`)
     await rename(dir, final)
     return summary
+  }
+
+  /**
+   * How a run takes part in the pipeline: progress (with previews) per iteration, its stop signal, the
+   * quality readouts (a second model when the run asked for one, as the CLI records them).
+   */
+  async function runIo(jobs: Job[]): Promise<RunIo> {
+    const checks = []
+    for (const job of jobs) checks.push(job.spec.checkModel ? await checkModel(job.spec.checkModel) : undefined)
+    return {
+      ...(jobs.length === 1 ? { signal: jobs[0].controller.signal } : { signals: jobs.map((job) => job.controller.signal) }),
+      quality: { checks },
+      optimizeBatch: batchOptimize,
+    }
   }
 
   /** A failed run: its folder removed, the message in the summary. */
@@ -360,17 +305,13 @@ export function createRunService({
     try {
       const eng = await engine()
       base = baseSummary(job, eng.modelName, eng.backend)
-      const runOpts = {
-        backend: eng.backend, signal: job.controller.signal, onIteration: (ev: IterationEvent) => reportProgress(job, ev, eng.inputSpec),
-      }
-      const result = job.method
-        ? await optimizeGeneral(eng.model, eng.inputSpec, job.method, {
-          ...runOpts, defaultUnit: { layer: job.params.push_layer, channel: job.params.push_channel },
-          masks: job.masks, readGenerator: readGeneratorArtifacts,
-          ...(job.method.method === 'maco' ? { spectrum: await loadNaturalSpectrum() } : {}),
-        })
-        : await optimizeImage(eng.model, eng.inputSpec, job.params, runOpts)
-      return await storeRun(job, base, result, eng)
+      // Validated at start against this model; another model loaded since (the host refuses that while
+      // runs are queued, but the queue does not rely on it) gets the run validated again.
+      const run = job.model === eng.model ? job.run : await createRun(eng, job.run.plan, gifOptions(job.spec))
+      const [outcome] = await run.execute({
+        ...(await runIo([job])), onIteration: (ev) => reportProgress(job, ev, eng.inputSpec),
+      })
+      return await storeRun(job, base, outcome)
     } catch (e) {
       return failRun(job, base, e)
     }
@@ -379,34 +320,32 @@ export function createRunService({
   /** Run the jobs of one compare group as one optimizeBatch (see the header), sending each run:done. */
   async function executeBatch(batch: Job[]): Promise<void> {
     let bases = batch.map((job) => baseSummary(job, '', ''))
-    let batchEngine: RunEngine | null = null
     const finished = new Set<number>()
     const finishRun = (i: number, summary: RunSummary): void => {
       finished.add(i)
       active.delete(batch[i].runId)
       send('run:done', summary)
     }
-    const storeOrFail = async (i: number, result: OptimizeResult): Promise<void> => {
-      let summary: RunSummary
-      try {
-        summary = await storeRun(batch[i], bases[i], result, batchEngine!)
-      } catch (e) {
-        summary = await failRun(batch[i], bases[i], e)
-      }
-      finishRun(i, summary)
-    }
     try {
       const eng = await engine()
-      batchEngine = eng
       bases = batch.map((job) => baseSummary(job, eng.modelName, eng.backend))
-      const results = await batchOptimize(eng.model, eng.inputSpec, batch.map((job) => job.params), {
-        backend: eng.backend,
-        signals: batch.map((job) => job.controller.signal),
+      // The group as one pipeline run (validated again together: the jobs' params were checked at start).
+      const run = await createRun(eng, { kind: 'dvt-batch', params: batch.map((job) => job.params) }, { gif: batch.map((job) => gifOptions(job.spec).gif as GifOption | undefined) })
+      await run.execute({
+        ...(await runIo(batch)),
         onIteration: (ev) => reportProgress(batch[ev.imageIndex], ev, eng.inputSpec),
-        onImageDone: (i, result) => storeOrFail(i, result),
+        onImageDone: async (outcome) => {
+          const i = outcome.imageIndex
+          let summary: RunSummary
+          try {
+            summary = await storeRun(batch[i], bases[i], outcome)
+          } catch (e) {
+            summary = await failRun(batch[i], bases[i], e)
+          }
+          finishRun(i, summary)
+        },
+        onImageFailed: async (i, e) => finishRun(i, await failRun(batch[i], bases[i], e)),
       })
-      // An optimizer that does not call onImageDone (a test double) still gets every run stored.
-      for (const [i, result] of results.entries()) if (!finished.has(i)) await storeOrFail(i, result)
     } catch (e) {
       for (const [i, job] of batch.entries()) if (!finished.has(i)) finishRun(i, await failRun(job, bases[i], e))
     }
@@ -494,14 +433,12 @@ export function createRunService({
     resolveTarget(layer, params, eng.inputSpec.labels)
     if (spec.checkModel) await validateCheckModel(spec.checkModel, layer.units)
     const method = spec.method ? methodParams(spec.method, params) : null
-    const masks = method ? readMasks(method.objective) : {}
-    if (method) {
-      // The objective's syntax and layers are checked now, so a bad one creates no run.
-      const size: [number, number] = [eng.inputSpec.height, eng.inputSpec.width]
-      await validateObjective(parseObjective(method.objective, { masks }), (name) => eng.model.layerInfo(name, size))
-    }
+    // The pipeline validates the run now (unit, objective syntax and layers, masks read), so a bad one creates no run.
+    const run = await createRun(eng, method
+      ? { kind: 'general', params: method, defaultUnit: { layer: params.push_layer, channel: params.push_channel }, readImages: false }
+      : { kind: 'dvt', params }, gifOptions(spec))
     const job: Job = {
-      runId: newRunId(params), spec, params, method, masks, createdAt: now().toISOString(), controller: new AbortController(), gifFrames: [],
+      runId: newRunId(params), spec, params, method, run, model: eng.model, createdAt: now().toISOString(), controller: new AbortController(),
     }
     active.set(job.runId, job)
     queue.push(job)

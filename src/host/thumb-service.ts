@@ -1,7 +1,8 @@
 /**
  * Thumbnail service ("Render all units of this layer"): renders a layer's units in the background with
- * a quick preset, THUMB_BATCH units at a time (one `optimizeBatch`, i.e. one forward/backward per
- * iteration for the whole chunk), and caches each unit's thumbnail on disk per model, so that a
+ * a quick preset, THUMB_BATCH units at a time (one run of the engine's run pipeline as a DVT batch:
+ * one `optimizeBatch`, i.e. one forward/backward per iteration for the whole chunk), and caches each
+ * unit's thumbnail on disk per model, so that a
  * second visit of the layer is instant. Pure Node (no Electron): the engine is injected as a function
  * and events leave through an injected `emit`, as in the run service.
  *
@@ -32,6 +33,9 @@
  * Shape: `createThumbService({cacheDir, engine, emit}) => ThumbService`;
  *   `render(req) => Promise<{jobId, total, cached}>`, `cancel(jobId)`, `thumbs(layer) => UnitThumb[]`,
  *   `whenIdle()`, `dispose()`
+ * Why over 400 lines: the cache (per model and parameter hash, png then json), the job queue with its
+ * cancel/replace rules and the per-chunk error naming belong to one life cycle; the optimization itself
+ * is the engine's run pipeline.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
@@ -42,6 +46,7 @@ import type { InputSpec } from '../engine/index.ts'
 import { renderX, writeFileAtomic } from '../engine/node/index.ts'
 import { resolveTarget } from '../engine/index.ts'
 import { optimizeBatch } from '../engine/index.ts'
+import { createRun } from '../engine/node/index.ts'
 import { DEFAULT_PARAMS, PRESETS, resolveParams, type FindParams } from '../engine/index.ts'
 import type { OptimizeResult } from '../engine/index.ts'
 import type { ThumbDone, ThumbRequest, UnitThumb } from '../shared/app-types.ts'
@@ -309,11 +314,13 @@ export function createThumbService({
           throw new DeepVisError('BAD_MODEL', 'another model was loaded (or its input spec corrected) since the job started; render the layer again')
         }
         chunk = positions.map((pos) => job.channels[pos])
-        const results = await batchOptimize(eng.model, eng.inputSpec, chunk.map((channel) => ({ ...params, push_layer: job.layer, push_channel: channel })), {
-          backend: eng.backend, signal: job.controller.signal,
+        // The one run pipeline, as a DVT batch without quality readouts or result files.
+        const run = await createRun(eng, { kind: 'dvt-batch', params: chunk.map((channel) => ({ ...params, push_layer: job.layer, push_channel: channel })) })
+        const results = (await run.execute({
+          signal: job.controller.signal, quality: false, optimizeBatch: batchOptimize,
           // Let queued messages in (units:cancel, other calls) between iterations (see run-service.ts).
           onIteration: () => new Promise<void>((resolve) => setImmediate(resolve)),
-        })
+        })).map((o) => o.result)
         if (results.some((r) => r.interrupted)) return end('cancelled')
         for (const [i, pos] of positions.entries()) ready[pos] = await store(job, chunk[i], results[i], eng.inputSpec)
         chunk = []

@@ -1,8 +1,8 @@
 /**
  * One engine worker of the local sweep pool (a worker_threads thread): tfjs and the CLI are imported
  * once per thread, and so is the model (src/cli/model-cache.ts); then every job is one in-process
- * `deepvis optimize` run (src/cli/main.ts `main`, the same code path as a single CLI run, so a sweep's
- * results equal single runs').
+ * `deepvis optimize` run (src/cli/main.ts `main`, the same code path as a single CLI run, i.e. the
+ * engine's one run pipeline, src/engine/node/run-pipeline.ts; so a sweep's results equal single runs').
  * Messages in: `{ id, argv }`; out: `{ id, code, out, err }`.
  */
 import { parentPort } from 'node:worker_threads'

@@ -16,7 +16,7 @@ import {
   RESULT_FORMAT, saveResults,
 } from '../../src/engine/node/save-results.ts'
 import { resolveParams, type FindParams } from '../../src/engine/params.ts'
-import type { OptimizeResult } from '../../src/engine/result.ts'
+import type { DvtResult } from '../../src/engine/result.ts'
 
 const H = 4
 const W = 5
@@ -39,7 +39,7 @@ function ramp(seed: number): Float32Array {
   return Float32Array.from({ length: N }, (_, i) => Math.sin(i * 0.37 + seed) * 40 + seed)
 }
 
-function fakeResult(over: Partial<OptimizeResult> = {}): OptimizeResult {
+function fakeResult(over: Partial<DvtResult> = {}): DvtResult {
   return {
     params: params(),
     target: { layer: 'fc8', layerType: 'Dense', layerShape: [1000], channel: 130, spatial: null, pushUnit: [130, 0, 0], label: 'flamingo' },

@@ -20,7 +20,7 @@ import { initBackend } from '../../src/engine/node/backends.ts'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../src/engine/node/load-model.ts'
 import { optimizeImage } from '../../src/engine/optimize.ts'
 import { optimizeBatch } from '../../src/engine/optimize-batch.ts'
-import type { OptimizeResult } from '../../src/engine/result.ts'
+import type { DvtResult } from '../../src/engine/result.ts'
 import { renderX } from '../../src/engine/node/save-results.ts'
 import type { RunEngine } from '../../src/host/run-service.ts'
 import {
@@ -60,7 +60,7 @@ interface Harness {
   optimized: number[]
   /** The channels of each optimizer call, in call order. */
   batches: number[][]
-  results: Map<number, OptimizeResult>
+  results: Map<number, DvtResult>
   thumbEvents(jobId?: string): ThumbProgress[]
   doneEvents(jobId?: string): ThumbDone[]
   /** The folder of a layer's cached units. */

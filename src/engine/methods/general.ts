@@ -30,12 +30,11 @@
 import * as tf from '@tensorflow/tfjs'
 import { check, DeepVisError } from '../../shared/errors.ts'
 import { Rng, RNG_NAME } from '../rng.ts'
-import { DEFAULT_PARAMS, type FindParams } from '../params.ts'
 import { specTensors, tensorRecorder, type IterationEvent } from '../optimize.ts'
 import type { Recorder } from '../recorder.ts'
 import { channelSwapToRgb, type InputSpec } from '../model/input-spec.ts'
 import type { LayerInfo, VisModel } from '../model/vis-model.ts'
-import type { ImageSnapshot, OptimizeResult, TargetInfo } from '../result.ts'
+import type { ImageSnapshot, MethodResult, TargetInfo } from '../result.ts'
 import type { GeneralParams } from '../../shared/method-params.ts'
 import { imageReferences, INPUT_LAYER, parseObjective, validateObjective, type Leaf, type MaskWeights, type Objective } from './objectives.ts'
 import { generatorParam, loadGenerator, type Generator, type GeneratorParam } from './generator-param.ts'
@@ -104,14 +103,6 @@ function targetOf(o: Objective, info: LayerInfo, labels: string[] | null): Targe
   }
 }
 
-/** DVT-style FindParams describing the run (for file names and info.txt); the method's own params go in `method`. */
-function findParamsOf(p: GeneralParams, target: TargetInfo): FindParams {
-  return {
-    ...DEFAULT_PARAMS, start_at: 'mean', rand_seed: p.rand_seed, push_layer: target.layer, push_channel: target.channel,
-    push_spatial: target.spatial, push_dir: 1, lr_policy: 'constant', lr_params: { lr: p.lr }, max_iter: p.max_iter,
-  }
-}
-
 /** (c, y, x) of a flat HWC index. */
 function unravel(idx: number, shape: number[]): [number, number, number] {
   if (shape.length === 1) return [idx, 0, 0]
@@ -126,7 +117,7 @@ const STATS = 6
 /** Optimize `batch_size` images with the general method; one OptimizeResult per image (see the header). */
 export async function optimizeGeneralBatch(
   model: VisModel, spec: InputSpec, rawParams: Partial<GeneralParams>, opts: GeneralOptions = {},
-): Promise<OptimizeResult[]> {
+): Promise<MethodResult[]> {
   const params = resolveGeneralParams(rawParams)
   const method = generalMethod(params.method)
   check(spec.channels === 3, () => `the ${params.method} method needs a 3-channel input; the input spec has ${spec.channels}`, 'BAD_INPUT_SPEC')
@@ -332,16 +323,15 @@ export async function optimizeGeneralBatch(
     const totalMs = performance.now() - t0
     const read = async (snap: { ii: number; obj: number; x: tf.Tensor4D } | null): Promise<ImageSnapshot | null> =>
       snap ? { ii: snap.ii, obj: snap.obj, x: (await snap.x.data()) as Float32Array } : null
-    const results: OptimizeResult[] = []
+    const results: MethodResult[] = []
     const codes = generatorVar ? (generatorVar as unknown as GeneratorParam).code() : null
     const alphas = await alpha.readAt(h, w)
     for (let i = 0; i < n; i++) {
       const rec = recorders[i]
       rec.finish()
-      const series: OptimizeResult['series'] = { ...rec.series, ...scheduled }
+      const series: MethodResult['series'] = { ...rec.series, ...scheduled }
       if (penaltyOf) series.penalty = penalties[i]
       results.push({
-        params: findParamsOf(params, targets[i]),
         method: {
           name: params.method, params: { ...params, objective: texts[shared ? 0 : i] }, objective: objectiveOfImage(i).description, image_index: i, batch_size: n,
           ...(driveInfo ? { lbfgs: driveInfo } : {}),
@@ -385,7 +375,7 @@ export function lrAt(p: GeneralParams, ii: number): number {
 /** Optimize one image (batch_size must be 1); see optimizeGeneralBatch. */
 export async function optimizeGeneral(
   model: VisModel, spec: InputSpec, rawParams: Partial<GeneralParams>, opts: GeneralOptions = {},
-): Promise<OptimizeResult> {
+): Promise<MethodResult> {
   check((rawParams.batch_size ?? 1) === 1, () => `optimizeGeneral makes one image; use optimizeGeneralBatch for batch_size ${rawParams.batch_size}`)
   const [result] = await optimizeGeneralBatch(model, spec, rawParams, opts)
   return result

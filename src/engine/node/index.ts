@@ -7,8 +7,13 @@
  */
 export {
   ALPHA_SUFFIX, DEFAULT_OUTPUT_PREFIX, DEFAULT_OUTPUT_TEMPLATE, GIF_SUFFIX, INFO_JSON, INFO_TXT, RESULT_FORMAT, SNAPSHOT_SLOTS,
-  checkCanWrite, encodePng, isDirectoryPrefix, renderX, renderXpm, resultPrefix, saveResults, writeFileAtomic,
+  checkCanWrite, dvtParamsOf, encodePng, isDirectoryPrefix, renderX, renderXpm, resultPrefix, saveResults, writeFileAtomic,
 } from './save-results.ts'
+export {
+  createRun, resolvePlan, saveOutcome, type GifOption, type PipelineEngine, type PipelineIterationEvent, type ResolvedPlan, type Run,
+  type RunIo, type RunOptions, type RunOutcome, type RunPlan, type SaveOutcomeOptions,
+} from './run-pipeline.ts'
+export { GifFrames } from './gif-frames.ts'
 export * from './safe-files.ts'
 export * from './limits.ts'
 export { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from './backends.ts'

@@ -10,7 +10,7 @@ import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { DEFAULT_MODEL_DIR, loadModelFolder, type LoadedModel } from '../../../src/engine/node/load-model.ts'
 import { optimizeGeneral, optimizeGeneralBatch, resolveGeneralParams } from '../../../src/engine/methods/general.ts'
-import { resultPrefix, saveResults, DEFAULT_OUTPUT_TEMPLATE } from '../../../src/engine/node/save-results.ts'
+import { dvtParamsOf, resultPrefix, saveResults, DEFAULT_OUTPUT_TEMPLATE } from '../../../src/engine/node/save-results.ts'
 import { useBackend } from '../../helpers/tf-backend.ts'
 
 let loaded: LoadedModel
@@ -57,7 +57,7 @@ describe('general loop', () => {
     expect(r.series.ismax[r.majority!.ii]).toBe(true)
     expect(r.series.idxmax[r.majority!.ii]).toEqual([7, 0, 0])
     expect(r.target.label).toBe('red blob')
-    const prefix = resultPrefix(dir + '/', DEFAULT_OUTPUT_TEMPLATE, r.params)
+    const prefix = resultPrefix(dir + '/', DEFAULT_OUTPUT_TEMPLATE, dvtParamsOf(r))
     const files = await saveResults(r, prefix, { brave: false, skipbig: true })
     expect(files.map((f) => path.basename(f))).toEqual([
       'logits_0007_0_best_X.png', 'logits_0007_0_best_Xpm.png', 'logits_0007_0_last_X.png', 'logits_0007_0_last_Xpm.png',
