@@ -13,12 +13,12 @@
  * GoogLeNet on wasm is about 0.65-0.8 s per iteration on a 2-core machine: the iteration counts are
  * small so that the file runs in a few minutes.
  */
-import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type Browser, type Locator, type Page } from 'playwright-core'
 import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
+import { ensureRendererBuilt } from '../helpers/renderer-build.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
 
@@ -81,7 +81,7 @@ describe.skipIf(!hasChromium || !hasGoogLeNet)('GoogLeNet in the web app (Chromi
   }
 
   beforeAll(async () => {
-    execFileSync('npx', ['electron-vite', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 180_000 })
+    await ensureRendererBuilt(180_000)
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-googlenet-'))
     server = await startWebServer({ port: 0, modelDir: EMBEDDED, backend: 'wasm', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })

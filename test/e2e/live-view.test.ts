@@ -8,12 +8,12 @@
  * frames and a frame rate; a file that is not an image gives a clear message and the view keeps
  * working. Screenshots under test-results/e2e-live/. Skipped where /usr/bin/chromium is absent.
  */
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type Browser, type Locator, type Page } from 'playwright-core'
 import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
+import { ensureRendererBuilt } from '../helpers/renderer-build.ts'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
@@ -43,7 +43,7 @@ describe.skipIf(!hasChromium)('live view in Chromium (real engine, built rendere
   const eventually = <T>(fn: () => Promise<T>, timeout = UI_TIMEOUT) => expect.poll(fn, { timeout, interval: 150 })
 
   beforeAll(async () => {
-    if (process.env.DEEPVIS_E2E_NO_BUILD !== '1') execFileSync('npx', ['electron-vite', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 240_000 })
+    if (process.env.DEEPVIS_E2E_NO_BUILD !== '1') await ensureRendererBuilt(240_000)
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-live-'))
     folder = path.join(tmp, 'stimuli')

@@ -12,12 +12,12 @@
  * 20 steps, done with an image; a run with GIF every 5 shows the GIF and exports it (5 frames); a model folder
  * uploaded from the page; the Atlas view opens a `deepvis sweep` atlas: layers, a grid, a unit page. Skipped, with a message, where /usr/bin/chromium is absent (CI installs it).
  */
-import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type Browser, type Locator, type Page } from 'playwright-core'
 import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
+import { ensureRendererBuilt } from '../helpers/renderer-build.ts'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
@@ -53,8 +53,8 @@ describe.skipIf(!hasChromium)('web app in Chromium (real engine, built renderer)
   }
 
   beforeAll(async () => {
-    // Always build: ~5-10 s, and the test never runs against a stale renderer.
-    execFileSync('npx', ['electron-vite', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 180_000 })
+    // Built unless out/ holds the build of these exact sources: the test never runs against a stale renderer.
+    await ensureRendererBuilt(180_000)
     expect(existsSync(path.join(RENDERER_DIR, 'index.html'))).toBe(true)
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-'))

@@ -6,12 +6,12 @@
  * their map from the same toggle. Screenshots under test-results/e2e/.
  * Skipped, with a message, where /usr/bin/chromium is absent.
  */
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type Browser, type Page } from 'playwright-core'
 import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
+import { ensureRendererBuilt } from '../helpers/renderer-build.ts'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
@@ -38,7 +38,7 @@ describe.skipIf(!hasChromium)('web app: maco with its transparency overlay', () 
   let page: Page
 
   beforeAll(async () => {
-    execFileSync('npx', ['electron-vite', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 180_000 })
+    await ensureRendererBuilt(180_000)
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-maco-'))
     server = await startWebServer({ port: 0, modelDir: MODEL_DIR, backend: 'wasm', historyDir: path.join(tmp, 'history'), rendererDir: RENDERER_DIR })

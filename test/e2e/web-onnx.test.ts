@@ -5,12 +5,12 @@
  * written by the test (onnx-builder). Screenshots under test-results/e2e-onnx/. Skipped, with a
  * message, where /usr/bin/chromium is absent.
  */
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { type Browser, type Locator, type Page } from 'playwright-core'
 import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.ts'
+import { ensureRendererBuilt } from '../helpers/renderer-build.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWebServer, type WebServer } from '../../src/web/server.ts'
 import { buildOnnx, values } from '../fixtures/onnx-builder.ts'
@@ -58,7 +58,7 @@ describe.skipIf(!hasChromium)('web app in Chromium with ONNX models', () => {
   const eventually = <T>(fn: () => Promise<T>, timeout = UI_TIMEOUT) => expect.poll(fn, { timeout, interval: 100 })
 
   beforeAll(async () => {
-    execFileSync('npx', ['electron-vite', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 300_000 })
+    await ensureRendererBuilt(300_000)
     mkdirSync(SHOTS_DIR, { recursive: true })
     tmp = mkdtempSync(path.join(os.tmpdir(), 'deepvis-e2e-onnx-'))
     mkdirSync(path.join(tmp, 'net'))
