@@ -64,6 +64,9 @@ export const useLiveStore = defineStore('live', () => {
   /** Whether an activations request is in flight (the camera waits for it). */
   const busy = ref(false)
   let actSeq = 0
+  /** The latest folder-image request, and the folder position it asked for (null: none in flight). */
+  let imageSeq = 0
+  let pendingAt: number | null = null
   let gradSeq = 0
   let topSeq = 0
 
@@ -119,19 +122,28 @@ export const useLiveStore = defineStore('live', () => {
     folder.value = res.folder
     folderImages.value = res.images
     folderAt.value = -1
+    pendingAt = null
     await step(1)
   }
 
-  /** Show the folder's image `delta` away from the current one (wrapping). */
+  /**
+   * Show the folder's image `delta` away from the current one (wrapping). Steps taken while an image is
+   * still loading count from the position last asked for, so two quick arrow presses move by two.
+   */
   async function step(delta: number): Promise<void> {
     const n = folderImages.value.length
     if (n === 0) return
-    const at = ((folderAt.value + delta) % n + n) % n
+    const at = (((pendingAt ?? folderAt.value) + delta) % n + n) % n
     await showFolderImage(folderImages.value[at], at)
   }
 
+  /** Load one image of the folder as the input; only the latest request's answer is shown. */
   async function showFolderImage(name: string, at = folderImages.value.indexOf(name), source: ImageSource = 'folder'): Promise<void> {
+    const seq = ++imageSeq
+    pendingAt = at >= 0 ? at : null
     const res = await call(() => api['live:image']({ folder: folder.value, image: name, fit: fit.value }))
+    if (seq !== imageSeq) return
+    pendingAt = null
     if (!res) return
     if (at >= 0) folderAt.value = at
     setImage({ image: { width: res.width, height: res.height, rgb: res.rgb }, url: res.png, name: res.name, source })
