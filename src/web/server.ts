@@ -23,6 +23,8 @@
  *   keeps it on this thread (for comparison, see scripts/lag-bench.ts). `model:pick` and `run:export`
  *   without a folder answer as the engine host does (BAD_PARAM: a browser has no native dialog here).
  * Shape: `startWebServer(options) => Promise<{url, port, token, close()}>`
+ * Length (~410 lines): the HTTP routes, the streamed uploads and the WebSocket share the token, host and
+ * origin checks and the server's lifetime; the pure request guards are in request-guards.ts.
  */
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'

@@ -13,6 +13,8 @@
  *   (the mask's weights come from `options.masks`, read by the host), with + - * / and parentheses.
  * `diversity(acts)` is lucid's batch diversity penalty (Gram-matrix cosine similarity, L393).
  * Shapes: Objective {description, layers, leaves, value(act) => tf.Tensor1D [N]}; call value inside tf.tidy.
+ * Length (~440 lines): the leaves, the algebra and the expression parser are one small language whose
+ * parser builds the leaves and whose checks name the parser's syntax; split, each part would import the others.
  */
 import * as tf from '@tensorflow/tfjs'
 import { check, DeepVisError } from '../../shared/errors.ts'
