@@ -14,6 +14,8 @@ const DVT_SOURCE = 'Yosinski et al. 2015, Understanding Neural Networks Through 
 /** Family and source of a method preset, by its method name (the preset may name them itself). */
 const METHOD_FAMILIES: Record<string, { family: PresetFamily; source: string }> = {
   lucid: { family: 'lucid', source: 'tensorflow/lucid render_vis (Olah et al. 2017, Feature Visualization)' },
+  maco: { family: 'maco', source: 'MACO (Fel et al. 2023, NeurIPS): deel-ai/xplique maco, serre-lab/Horama' },
+  accentuation: { family: 'maco', source: 'Feature accentuation (Hamblin et al. 2024)' },
   dnnbrain: { family: 'dnnbrain', source: 'BNUCNL/dnnbrain (dnnbrain.dnn.algo SynthesisImage)' },
   cnnpref: { family: 'cnnpref', source: 'KamitaniLab/cnnpref (Shen et al. 2019, preferred-stimulus generation)' },
   normstep: { family: 'seed003', source: 'seed 003: VGG16 filter-visualization blog (normalized gradient steps)' },

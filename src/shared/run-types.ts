@@ -110,5 +110,5 @@ export interface PresetInfo {
 }
 
 /** Method families of the presets. */
-export const PRESET_FAMILIES = ['dvt', 'lucid', 'dnnbrain', 'cnnpref', 'seed003', 'seed004'] as const
+export const PRESET_FAMILIES = ['dvt', 'lucid', 'maco', 'dnnbrain', 'cnnpref', 'seed003', 'seed004'] as const
 export type PresetFamily = (typeof PRESET_FAMILIES)[number]

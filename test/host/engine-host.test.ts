@@ -128,6 +128,10 @@ describe('presets and run channels', () => {
     expect(presets.map((p) => p.name)).toEqual([...Object.keys(PRESETS), ...Object.keys(METHOD_PRESETS)])
     expect(presets[2]).toMatchObject({ name: 'yosinski-3', description: PRESETS['yosinski-3'].description, params: PRESETS['yosinski-3'].params })
     expect(presets.find((p) => p.name === 'lucid')).toMatchObject({ family: 'lucid', method: { method: 'lucid' } })
+    // MACO and accentuation are their own family in the preset picker, not "Lucid".
+    for (const name of ['maco', 'maco-horama', 'accentuation']) {
+      expect(presets.find((p) => p.name === name), name).toMatchObject({ family: 'maco', source: expect.stringMatching(/Fel et al\. 2023|Hamblin et al\. 2024/) })
+    }
     presets[2].params.lr_params!['lr'] = -1
     expect(PRESETS['yosinski-3'].params.lr_params).toEqual({ lr: 100 })
     host.dispose()

@@ -116,6 +116,7 @@ export function clampToField(field: ParamField, value: number): number {
 export const FAMILY_LABELS: Record<PresetFamily, string> = {
   dvt: 'DVT pixel-space',
   lucid: 'Lucid',
+  maco: 'MACO, accentuation',
   dnnbrain: 'dnnbrain',
   cnnpref: 'cnnpref',
   seed003: 'seed 003',
